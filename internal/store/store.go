@@ -1,0 +1,222 @@
+// Package store defines Casier's storage interface: users, mailboxes,
+// messages and the change feed. Engines live in sub-packages (sqlite/ now,
+// postgres/ later). The store is IMAP-shaped (UIDs, UIDVALIDITY, MODSEQ,
+// expunge tombstones) but never speaks IMAP syntax: flags are plain strings,
+// message structure is the typed model of package message.
+//
+// Invariants every engine keeps:
+//   - A message body is written and fsync'd, and the metadata transaction
+//     committed with full durability, before Append/Deliver returns.
+//   - A body is stored once per user (content-addressed); COPY and MOVE add
+//     mailbox entries that point at the same MessageID (the EMAILID).
+//   - Every change to a mailbox or its messages takes a new modification
+//     sequence from a per-user counter, so MODSEQs are strictly increasing
+//     within a mailbox (RFC 7162) and across the user's mailboxes (NOTIFY).
+//   - An expunged UID leaves a tombstone (uid, modseq) so Changes can report
+//     it; UIDs are never reused within one UIDVALIDITY.
+//   - After a transaction commits, the engine publishes a Change on the Hub.
+package store
+
+import (
+	"context"
+	"errors"
+	"io"
+	"time"
+
+	"github.com/casier/casier/internal/message"
+)
+
+// Errors engines return; the protocol layer maps them to response codes.
+var (
+	ErrNotFound       = errors.New("store: not found")       // user, mailbox or message
+	ErrExists         = errors.New("store: already exists")  // [ALREADYEXISTS]
+	ErrNoMailbox      = errors.New("store: no such mailbox") // [NONEXISTENT] / [TRYCREATE]
+	ErrHasChildren    = errors.New("store: mailbox has children")
+	ErrInvalidName    = errors.New("store: invalid mailbox name")
+	ErrInbox          = errors.New("store: INBOX cannot be deleted")
+	ErrOverQuota      = errors.New("store: over quota")
+	ErrTooBig         = errors.New("store: message too big")
+	ErrUnchangedSince = errors.New("store: modified since")
+)
+
+// Separator is the hierarchy delimiter of mailbox names.
+const Separator = '/'
+
+type (
+	UserID    int64
+	MailboxID int64
+	MessageID int64 // one stored body; the EMAILID of RFC 8474
+)
+
+// User is an account.
+type User struct {
+	ID       UserID
+	Name     string
+	PassHash string // PHC-format hash, never the password
+	Created  time.Time
+}
+
+// Mailbox is one folder of a user. Name is the full UTF-8 path with '/'
+// separators; "INBOX" is always spelled in upper case.
+type Mailbox struct {
+	ID            MailboxID
+	Name          string
+	UIDValidity   uint32
+	UIDNext       uint32
+	HighestModSeq uint64
+	SpecialUse    string // "", `\Sent`, `\Drafts`, `\Trash`, `\Junk`, `\Archive`, `\All`, `\Flagged`
+	Subscribed    bool
+}
+
+// MailboxStatus holds the counters STATUS, SELECT and LIST-STATUS need.
+// Engines maintain them incrementally; computing one must not scan messages.
+type MailboxStatus struct {
+	Mailbox
+	Messages       uint32
+	Unseen         uint32
+	Deleted        uint32 // messages with \Deleted
+	Size           int64  // sum of RFC822.SIZE
+	Recent         uint32 // UIDs >= FirstRecentUID
+	FirstRecentUID uint32
+	Keywords       []string // keywords in use in the mailbox (for FLAGS)
+}
+
+// Flag names. System flags keep their backslash; keywords are atoms.
+const (
+	FlagSeen     = `\Seen`
+	FlagAnswered = `\Answered`
+	FlagFlagged  = `\Flagged`
+	FlagDeleted  = `\Deleted`
+	FlagDraft    = `\Draft`
+)
+
+// Entry is a message as seen in one mailbox: the per-session view is built
+// from a sorted slice of these.
+type Entry struct {
+	UID    uint32
+	Flags  []string // sorted, system flags canonical case, keywords as stored
+	ModSeq uint64
+}
+
+// Record is everything FETCH and SEARCH usually need about one message in a
+// mailbox, all precomputed at delivery; none of it requires opening the body.
+type Record struct {
+	Entry
+	MessageID    MessageID
+	InternalDate time.Time
+	SaveDate     time.Time
+	Size         int64           // RFC822.SIZE
+	Header       []byte          // the raw top-level header section, including the blank line
+	Parsed       *message.Parsed // envelope, body structure with offsets, preview
+}
+
+// FlagMode says how Store applies flags.
+type FlagMode int
+
+const (
+	FlagsReplace FlagMode = iota // FLAGS
+	FlagsAdd                     // +FLAGS
+	FlagsRemove                  // -FLAGS
+)
+
+// StoreRequest changes flags of the given UIDs.
+type StoreRequest struct {
+	UIDs           []uint32 // ascending
+	Mode           FlagMode
+	Flags          []string
+	UnchangedSince uint64 // 0: unconditional (RFC 7162 3.1.3)
+}
+
+// StoreResult lists the messages whose flags actually changed (with their
+// new flags and modseq) and, for UNCHANGEDSINCE, those that failed the test.
+type StoreResult struct {
+	Changed  []Entry
+	Modified []uint32 // UIDs that failed UNCHANGEDSINCE ([MODIFIED])
+}
+
+// AppendRequest is one message to add to a mailbox. Body is read once; the
+// engine parses it (package message) and stores body and metadata durably.
+type AppendRequest struct {
+	Body         io.Reader
+	Size         int64 // -1 if unknown
+	Flags        []string
+	InternalDate time.Time // zero: now
+}
+
+// AppendResult identifies the stored message (RFC 4315 APPENDUID).
+type AppendResult struct {
+	UIDValidity uint32
+	UID         uint32
+	MessageID   MessageID
+	ModSeq      uint64
+}
+
+// CopyResult maps source UIDs to the new UIDs (RFC 4315 COPYUID).
+type CopyResult struct {
+	UIDValidity uint32 // of the destination
+	SrcUIDs     []uint32
+	DstUIDs     []uint32
+}
+
+// ChangeSet is what happened in a mailbox after a modseq: the messages whose
+// flags changed or that were added (with their current state), and the UIDs
+// expunged. It is the answer to a session's resync and to QRESYNC.
+type ChangeSet struct {
+	Changed       []Entry  // ascending UID
+	Expunged      []uint32 // ascending UID
+	HighestModSeq uint64
+	UIDNext       uint32
+}
+
+// Store is an engine: users plus a per-user Account handle.
+type Store interface {
+	CreateUser(ctx context.Context, name, passHash string) (User, error) // with default folders
+	User(ctx context.Context, name string) (User, error)
+	Users(ctx context.Context) ([]User, error)
+	SetPassword(ctx context.Context, name, passHash string) error
+	DeleteUser(ctx context.Context, name string) error // removes all mail
+
+	Account(ctx context.Context, id UserID) (Account, error)
+	Hub() *Hub
+	Close() error
+}
+
+// Account is one user's mail. All names are full UTF-8 paths.
+type Account interface {
+	UserID() UserID
+
+	Mailboxes(ctx context.Context) ([]Mailbox, error) // sorted by name
+	Mailbox(ctx context.Context, name string) (Mailbox, error)
+	CreateMailbox(ctx context.Context, name, specialUse string) (Mailbox, error) // creates missing parents
+	DeleteMailbox(ctx context.Context, name string) error
+	RenameMailbox(ctx context.Context, oldName, newName string) error // moves the subtree; INBOX: moves messages
+	Subscribe(ctx context.Context, name string, on bool) error
+	Subscriptions(ctx context.Context) ([]string, error) // may name mailboxes that do not exist
+
+	Status(ctx context.Context, id MailboxID) (MailboxStatus, error)
+	// ClaimRecent marks every message of the mailbox as no longer recent for
+	// other sessions and returns the first UID that was recent before
+	// (RFC 3501 \Recent: a message is recent in exactly one session).
+	ClaimRecent(ctx context.Context, id MailboxID) (firstRecentUID uint32, err error)
+
+	Entries(ctx context.Context, id MailboxID) ([]Entry, error)                 // all, ascending UID
+	Records(ctx context.Context, id MailboxID, uids []uint32) ([]Record, error) // ascending UID; missing ones skipped
+	OpenBody(ctx context.Context, id MessageID) (Body, error)
+
+	Append(ctx context.Context, id MailboxID, req AppendRequest) (AppendResult, error)
+	StoreFlags(ctx context.Context, id MailboxID, req StoreRequest) (StoreResult, error)
+	Copy(ctx context.Context, src MailboxID, uids []uint32, dst MailboxID) (CopyResult, error)
+	Move(ctx context.Context, src MailboxID, uids []uint32, dst MailboxID) (CopyResult, error)
+	// Expunge removes the given UIDs if they carry \Deleted (all \Deleted
+	// messages when uids is nil) and returns the UIDs removed, ascending.
+	Expunge(ctx context.Context, id MailboxID, uids []uint32) ([]uint32, error)
+
+	Changes(ctx context.Context, id MailboxID, sinceModSeq uint64) (ChangeSet, error)
+}
+
+// Body is a stored message, readable at any offset.
+type Body interface {
+	io.ReaderAt
+	io.Closer
+	Size() int64
+}
