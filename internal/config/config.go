@@ -1,0 +1,177 @@
+// Package config holds every setting of a Casier server, their defaults,
+// and the parser of Casier's configuration file (see Load).
+//
+// Precedence, applied by the command line: Default, then the file, then
+// flags given explicitly.
+package config
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Config is the whole server configuration. The file key of each field is
+// its snake_case name (see keys in load.go).
+type Config struct {
+	DataDir string // database, message bodies, generated TLS certificate
+
+	// Listener addresses, host:port; empty disables the listener.
+	IMAPAddr    string // IMAP with STARTTLS
+	IMAPSAddr   string // IMAP over implicit TLS
+	LMTPAddr    string // LMTP delivery (not implemented yet)
+	MetricsAddr string // reserved for a metrics endpoint
+
+	Hostname    string // greeting, self-signed certificate name
+	TLSCertFile string // PEM chain; with TLSKeyFile, replaces the self-signed one
+	TLSKeyFile  string
+
+	LogLevel  string // debug, info, warn, error
+	LogFormat string // text, json
+
+	// AllowInsecureAuth permits plaintext LOGIN and AUTHENTICATE PLAIN
+	// without TLS from non-loopback clients (RFC 9051 11.1 wants TLS).
+	AllowInsecureAuth bool
+
+	MaxLineLength  int           // bytes of a command line, literals excluded
+	MaxLiteralSize int64         // bytes of one literal
+	MaxMessageSize int64         // bytes of one message (RFC 7889 APPENDLIMIT)
+	MaxConnsPerIP  int           // concurrent connections from one client address
+	IdleTimeout    time.Duration // RFC 9051 5.4: at least 30 minutes
+
+	// Login throttling (see package auth).
+	FailFreeAttempts int
+	FailBaseDelay    time.Duration
+	FailMaxDelay     time.Duration
+	FailWindow       time.Duration
+}
+
+// Sizes.
+const (
+	KiB = 1 << 10
+	MiB = 1 << 20
+	GiB = 1 << 30
+)
+
+// Default returns the built-in defaults.
+func Default() Config {
+	host, err := os.Hostname()
+	if err != nil || host == "" {
+		host = "localhost"
+	}
+	return Config{
+		DataDir:          "./casier-data",
+		IMAPAddr:         ":1143",
+		IMAPSAddr:        ":1993",
+		LMTPAddr:         "127.0.0.1:1024",
+		Hostname:         host,
+		LogLevel:         "info",
+		LogFormat:        "text",
+		MaxLineLength:    64 * KiB,
+		MaxLiteralSize:   64 * MiB,
+		MaxMessageSize:   64 * MiB,
+		MaxConnsPerIP:    50,
+		IdleTimeout:      30 * time.Minute,
+		FailFreeAttempts: 3,
+		FailBaseDelay:    time.Second,
+		FailMaxDelay:     30 * time.Second,
+		FailWindow:       15 * time.Minute,
+	}
+}
+
+// minLineLength is the floor for MaxLineLength: RFC 7162 4 asks servers to
+// accept command lines of at least 8192 octets; below 1024 even a plain
+// UID FETCH of a few ranges would fail.
+const minLineLength = 1024
+
+// Validate checks the settings together; Load checks each value's syntax.
+func (c *Config) Validate() error {
+	var errs []error
+	add := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
+	if c.DataDir == "" {
+		add("data_dir is empty")
+	}
+	for _, a := range []struct{ key, v string }{
+		{"imap_addr", c.IMAPAddr}, {"imaps_addr", c.IMAPSAddr},
+		{"lmtp_addr", c.LMTPAddr}, {"metrics_addr", c.MetricsAddr},
+	} {
+		if err := checkAddr(a.v); err != nil {
+			add("%s: %v", a.key, err)
+		}
+	}
+	if c.Hostname == "" {
+		add("hostname is empty")
+	}
+	if (c.TLSCertFile == "") != (c.TLSKeyFile == "") {
+		add("tls_cert_file and tls_key_file must be set together")
+	}
+	if _, err := c.SlogLevel(); err != nil {
+		add("%v", err)
+	}
+	if c.LogFormat != "text" && c.LogFormat != "json" {
+		add("log_format %q: want text or json", c.LogFormat)
+	}
+	if c.MaxLineLength < minLineLength {
+		add("max_line_length %d: want at least %d", c.MaxLineLength, minLineLength)
+	}
+	if c.MaxLiteralSize <= 0 {
+		add("max_literal_size must be positive")
+	}
+	if c.MaxMessageSize <= 0 {
+		add("max_message_size must be positive")
+	}
+	if c.MaxConnsPerIP <= 0 {
+		add("max_conns_per_ip must be positive")
+	}
+	if c.IdleTimeout <= 0 {
+		add("idle_timeout must be positive")
+	}
+	if c.FailFreeAttempts < 0 {
+		add("fail_free_attempts must not be negative")
+	}
+	if c.FailBaseDelay < 0 || c.FailMaxDelay < 0 {
+		add("fail_base_delay and fail_max_delay must not be negative")
+	}
+	if c.FailMaxDelay < c.FailBaseDelay {
+		add("fail_max_delay %v is less than fail_base_delay %v", c.FailMaxDelay, c.FailBaseDelay)
+	}
+	if c.FailWindow <= 0 {
+		add("fail_window must be positive")
+	}
+	return errors.Join(errs...)
+}
+
+// checkAddr accepts "" (disabled) or host:port with a numeric port.
+func checkAddr(a string) error {
+	if a == "" {
+		return nil
+	}
+	_, port, err := net.SplitHostPort(a)
+	if err != nil {
+		return err
+	}
+	if _, err := strconv.ParseUint(port, 10, 16); err != nil {
+		return fmt.Errorf("address %q: port must be a number 0-65535", a)
+	}
+	return nil
+}
+
+// SlogLevel returns LogLevel as a slog.Level.
+func (c *Config) SlogLevel() (slog.Level, error) {
+	switch strings.ToLower(c.LogLevel) {
+	case "debug":
+		return slog.LevelDebug, nil
+	case "info":
+		return slog.LevelInfo, nil
+	case "warn":
+		return slog.LevelWarn, nil
+	case "error":
+		return slog.LevelError, nil
+	}
+	return 0, fmt.Errorf("log_level %q: want debug, info, warn or error", c.LogLevel)
+}
