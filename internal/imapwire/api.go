@@ -63,6 +63,8 @@ type Command struct {
 	Name string // upper-case command name, e.g. "FETCH"; for "UID FETCH" Name is "FETCH" and UID is true
 	UID  bool
 	// the remaining bytes/literals are read through Args()
+
+	segs []segment // argument text and literals (reader.go)
 }
 
 // Reader reads complete commands:
