@@ -1,8 +1,11 @@
 package imapserver
 
 import (
+	"bufio"
 	"context"
 	"net"
+	"net/netip"
+	"time"
 
 	"github.com/casier/casier/internal/imapwire"
 	"github.com/casier/casier/internal/store"
@@ -50,11 +53,31 @@ func register(name string, states connState, expungeOK bool, h handlerFunc) {
 type Session struct {
 	srv   *Server
 	ctx   context.Context // cancelled when the server shuts down hard
-	conn  net.Conn
+	conn  net.Conn        // the connection in use (a *tls.Conn after STARTTLS)
 	r     *imapwire.Reader
 	w     *imapwire.Writer
 	state connState
 	tls   bool // connection is TLS (IMAPS or after STARTTLS)
+
+	rawConn net.Conn   // the accepted connection, for deadlines and forced close
+	remote  netip.Addr // client address (zero for non-IP connections)
+	br      *bufio.Reader
+	bw      *bufio.Writer
+	cw      countWriter // under bw: counts bytes sent, to tell whether a panicking handler wrote anything
+	started time.Time
+
+	// The command being run: its table key ("UID FETCH") and whether it is
+	// a UID command (sync then adds UID to unsolicited FETCH responses).
+	cmdName string
+	cmdUID  bool
+
+	// dirty asks the next sync to pull changes from the store even if the
+	// change feed signalled nothing (handlers set it after changing the
+	// store themselves; the feed sets it for the selected mailbox).
+	dirty bool
+	// checkMailbox asks the next sync to verify that the selected mailbox
+	// still exists (after a mailbox was deleted or renamed anywhere).
+	checkMailbox bool
 
 	user store.User
 	acct store.Account
@@ -94,6 +117,15 @@ type selected struct {
 	// (uid -> modseq) so sync does not report them twice.
 	own map[uint32]uint64
 
-	firstRecent uint32 // UIDs >= firstRecent are \Recent in this session (rev1)
-	keywords    []string
+	firstRecent uint32 // first UID this session claimed as \Recent (rev1), 0 for none; isRecent checks recent
+	// recent lists the UID ranges this session claimed as \Recent (rev1,
+	// read-write only): one from SELECT, then the new messages sync
+	// claimed; another session may have claimed some in between, so there
+	// can be gaps. Usually one range.
+	recent   []recentRange
+	keywords []string        // keywords announced in FLAGS, in order
+	kwset    map[string]bool // lower-cased keywords, for lookups
 }
+
+// recentRange is an inclusive range of UIDs.
+type recentRange struct{ lo, hi uint32 }

@@ -1,0 +1,50 @@
+package imapserver
+
+import "strconv"
+
+// Capabilities common to every state. LITERAL+ (RFC 7888) implies that
+// LITERAL- clients are served too.
+var baseCaps = []string{"IMAP4rev1", "IMAP4rev2", "SASL-IR", "LITERAL+", "ID", "ENABLE", "IDLE"}
+
+// Capabilities added after authentication. CONDSTORE and QRESYNC are not
+// offered yet.
+var authedCaps = []string{
+	"NAMESPACE", "UNSELECT", "UIDPLUS", "MOVE", "CHILDREN", "SPECIAL-USE",
+	"CREATE-SPECIAL-USE", "LIST-EXTENDED", "LIST-STATUS", "STATUS=SIZE",
+}
+
+// authedCapsTail follows APPENDLIMIT=<n> in the list.
+var authedCapsTail = []string{"UTF8=ACCEPT", "MULTIAPPEND", "BINARY", "PREVIEW", "ESEARCH"}
+
+// capabilities is the list CAPABILITY returns in the session's state (RFC
+// 9051 6.1.1). It never depends on ENABLE (RFC 9051 6.3.1).
+func (s *Session) capabilities() []string {
+	caps := make([]string, 0, 32)
+	caps = append(caps, baseCaps...)
+	if s.state == stateNotAuthenticated {
+		if s.srv.cfg.TLS != nil && !s.tls {
+			caps = append(caps, "STARTTLS")
+		}
+		// RFC 9051 6.2.3, 7.2.2: plaintext authentication is refused over
+		// an unprotected connection, and the client is told so.
+		if s.plaintextAllowed() {
+			caps = append(caps, "AUTH=PLAIN")
+		} else {
+			caps = append(caps, "LOGINDISABLED")
+		}
+		return caps
+	}
+	caps = append(caps, authedCaps...)
+	// RFC 7889: the largest message APPEND accepts.
+	caps = append(caps, "APPENDLIMIT="+strconv.FormatInt(s.srv.cfg.MaxMessageSize, 10))
+	return append(caps, authedCapsTail...)
+}
+
+// plaintextAllowed tells whether a password may be sent on this
+// connection: over TLS, from loopback, or when the configuration allows it.
+func (s *Session) plaintextAllowed() bool {
+	if s.tls || s.srv.cfg.AllowInsecureAuth {
+		return true
+	}
+	return s.remote.IsLoopback() && !s.srv.cfg.loopbackInsecure
+}

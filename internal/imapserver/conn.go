@@ -1,0 +1,311 @@
+package imapserver
+
+import (
+	"bufio"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/netip"
+	"runtime/debug"
+	"strings"
+	"time"
+
+	"github.com/casier/casier/internal/imapwire"
+)
+
+// ioBufSize is the size of each connection's read and write buffers: small,
+// since a server holds many idle connections.
+const ioBufSize = 4096
+
+// byeWriteTimeout bounds writing a final BYE to a client that does not read.
+const byeWriteTimeout = 10 * time.Second
+
+// countWriter counts the bytes written through it.
+type countWriter struct {
+	w io.Writer
+	n int64
+}
+
+func (c *countWriter) Write(p []byte) (int, error) {
+	n, err := c.w.Write(p)
+	c.n += int64(n)
+	return n, err
+}
+
+func newSession(srv *Server, c net.Conn, remote netip.Addr) *Session {
+	s := &Session{
+		srv:     srv,
+		ctx:     srv.ctx,
+		rawConn: c,
+		remote:  remote,
+		state:   stateNotAuthenticated,
+		started: time.Now(),
+	}
+	s.setConn(c, false)
+	return s
+}
+
+// setConn (re)builds the buffered reader and writer over c. After STARTTLS
+// the old reader is dropped with whatever plaintext it had buffered.
+func (s *Session) setConn(c net.Conn, isTLS bool) {
+	s.conn = c
+	s.tls = s.tls || isTLS
+	s.br = bufio.NewReaderSize(c, ioBufSize)
+	s.cw = countWriter{w: c}
+	s.bw = bufio.NewWriterSize(&s.cw, ioBufSize)
+	s.r = imapwire.NewReader(s.br, imapwire.Limits{
+		MaxLineLength: s.srv.cfg.MaxLineLength,
+		// The codec's limit must admit APPEND messages; cont applies the
+		// smaller limits.
+		MaxLiteralSize: max(s.srv.cfg.MaxLiteralSize, s.srv.cfg.MaxMessageSize),
+		TempDir:        s.srv.cfg.TempDir,
+	})
+	utf8 := s.w != nil && s.w.UTF8
+	s.w = imapwire.NewWriter(s.bw)
+	s.w.UTF8 = utf8
+}
+
+// written is the number of bytes the session has written so far, sent or
+// still buffered.
+func (s *Session) written() int64 { return s.cw.n + int64(s.bw.Buffered()) }
+
+// run serves one connection until it ends.
+func (srv *Server) run(s *Session, implicitTLS, overLimit bool) {
+	defer srv.release(s)
+	defer s.close()
+	if implicitTLS {
+		tc := tls.Server(s.rawConn, srv.cfg.TLS)
+		s.rawConn.SetDeadline(time.Now().Add(srv.cfg.handshakeDeadline))
+		if srv.closing.Load() {
+			return
+		}
+		if err := tc.HandshakeContext(s.ctx); err != nil {
+			srv.log.Debug("imap TLS handshake failed", "remote", s.remote, "err", err)
+			return
+		}
+		s.rawConn.SetDeadline(time.Time{})
+		s.setConn(tc, true)
+	}
+	if overLimit {
+		srv.log.Warn("imap connection refused: too many connections", "remote", s.remote)
+		s.bye("Too many connections from your address")
+		return
+	}
+	srv.log.Info("imap connection open", "remote", s.remote, "tls", s.tls)
+	defer func() {
+		srv.log.Info("imap connection closed", "remote", s.remote, "user", s.user.Name,
+			"duration", time.Since(s.started).Round(time.Millisecond))
+	}()
+	s.serve()
+}
+
+// serve is the command loop: greeting, then read, execute, answer.
+func (s *Session) serve() {
+	// RFC 9051 7.1: the greeting may carry the capabilities.
+	s.w.Untagged().Status("OK", "CAPABILITY "+strings.Join(s.capabilities(), " "), "Casier ready.").CRLF()
+	if s.w.Flush() != nil {
+		return
+	}
+	for {
+		if !s.armRead() {
+			s.bye("Server shutting down")
+			return
+		}
+		cmd, err := s.r.ReadCommand(s.cont)
+		if err != nil {
+			if !s.readError(err) {
+				return
+			}
+			if s.w.Flush() != nil {
+				return
+			}
+			continue
+		}
+		s.rawConn.SetWriteDeadline(time.Now().Add(s.srv.cfg.IdleTimeout))
+		s.execute(cmd)
+		cmd.Close()
+		if s.state == stateLogout {
+			return
+		}
+		if s.w.Flush() != nil {
+			return
+		}
+	}
+}
+
+// armRead sets the read deadline for the next command (the autologout
+// timer, RFC 9051 5.4) and reports false if the server is shutting down.
+// The deadline is set before the check: Shutdown sets the flag before it
+// moves every deadline into the past, so either this check sees the flag
+// or the read fails at once.
+func (s *Session) armRead() bool {
+	timeout := s.srv.cfg.IdleTimeout
+	if s.state == stateNotAuthenticated {
+		timeout = s.srv.cfg.preAuthTimeout
+	}
+	s.rawConn.SetReadDeadline(time.Now().Add(timeout))
+	return !s.srv.closing.Load()
+}
+
+// readError answers an error of ReadCommand; false means the connection
+// must end.
+func (s *Session) readError(err error) bool {
+	var ce *imapwire.CommandError
+	if errors.As(err, &ce) {
+		kind, code := "BAD", ce.Code
+		if ce.No {
+			kind = "NO"
+			if code == "" {
+				code = "TOOBIG"
+			}
+		}
+		s.srv.log.Info("imap command failed", "remote", s.remote, "user", s.user.Name,
+			"result", kind, "text", ce.Text)
+		if ce.Tag != "" {
+			s.w.Tagged(ce.Tag).Status(kind, code, ce.Text).CRLF()
+		} else {
+			s.w.Untagged().Status(kind, code, ce.Text).CRLF()
+		}
+		if ce.Fatal {
+			s.bye("Closing connection")
+			return false
+		}
+		return true
+	}
+	var ne net.Error
+	if errors.As(err, &ne) && ne.Timeout() {
+		if s.srv.closing.Load() {
+			s.bye("Server shutting down")
+		} else {
+			s.bye("Autologout; idle for too long")
+		}
+	}
+	return false
+}
+
+// cont is the codec's ContinuationFunc: it refuses literals over the limit
+// and invites the client to send a synchronizing literal (RFC 9051 7.5).
+// The codec does not tell which command a literal belongs to, so one limit
+// serves all: the larger of MaxLiteralSize and MaxMessageSize (APPEND).
+func (s *Session) cont(tag string, size int64, sync bool) error {
+	limit := s.srv.cfg.MaxMessageSize
+	if s.srv.cfg.MaxLiteralSize > limit {
+		limit = s.srv.cfg.MaxLiteralSize
+	}
+	if size > limit {
+		return &imapwire.CommandError{Code: "TOOBIG", Text: "Literal too big", No: true}
+	}
+	if !sync {
+		return nil
+	}
+	return s.w.Continuation("Ready for literal data")
+}
+
+// execute runs one command: table lookup, state check, handler, sync and
+// the tagged response. A panic in any of it is recovered here.
+func (s *Session) execute(cmd *imapwire.Command) {
+	name := cmd.Name
+	if cmd.UID {
+		name = "UID " + name
+	}
+	before := s.written()
+	defer func() {
+		r := recover()
+		if r == nil {
+			return
+		}
+		s.srv.panics.Add(1)
+		s.srv.log.Error("imap handler panic", "remote", s.remote, "user", s.user.Name,
+			"cmd", name, "panic", fmt.Sprint(r), "stack", string(debug.Stack()))
+		unclear := s.written() != before
+		if unclear {
+			// The handler may have stopped mid-line: end it so the
+			// status below is at least parsable, then close.
+			s.w.CRLF()
+		}
+		s.w.Tagged(cmd.Tag).Status("BAD", "SERVERBUG", "Internal error").CRLF()
+		if unclear {
+			s.bye("Internal error")
+			s.state = stateLogout
+		}
+	}()
+
+	c, ok := commands[name]
+	if !ok {
+		s.respond(cmd.Tag, name, errBad("", "Unknown command"))
+		return
+	}
+	// The state check comes before any argument is parsed.
+	if c.states&s.state == 0 {
+		s.respond(cmd.Tag, name, errBad("", name+" not allowed now."))
+		return
+	}
+	s.okCode, s.okText = "", ""
+	s.cmdName, s.cmdUID = name, cmd.UID
+	err := c.handle(s, cmd)
+	if errors.Is(err, errResponded) {
+		return
+	}
+	if st := toStatus(err); st == nil || st.kind != "BYE" {
+		if s.state == stateSelected {
+			if serr := s.sync(c.expungeOK); serr != nil {
+				if st := toStatus(serr); st.kind == "BYE" {
+					err = serr
+				} else {
+					s.srv.log.Error("imap sync failed", "remote", s.remote, "user", s.user.Name, "err", serr)
+				}
+			}
+		}
+	}
+	s.respond(cmd.Tag, name, err)
+}
+
+// respond writes the tagged response of a command (or BYE and logout).
+func (s *Session) respond(tag, name string, err error) {
+	st := toStatus(err)
+	if st == nil {
+		text := s.okText
+		if text == "" {
+			text = name + " completed"
+		}
+		s.w.Tagged(tag).Status("OK", s.okCode, text).CRLF()
+		return
+	}
+	if st.cause != nil {
+		s.srv.log.Error("imap internal error", "remote", s.remote, "user", s.user.Name,
+			"cmd", name, "err", st.cause)
+	} else {
+		s.srv.log.Info("imap command failed", "remote", s.remote, "user", s.user.Name,
+			"cmd", name, "result", st.kind, "text", st.text)
+	}
+	if st.kind == "BYE" {
+		s.bye(st.text)
+		s.state = stateLogout
+		return
+	}
+	s.w.Tagged(tag).Status(st.kind, st.code, st.text).CRLF()
+}
+
+// bye writes "* BYE text" and flushes, bounded in time.
+func (s *Session) bye(text string) {
+	s.rawConn.SetWriteDeadline(time.Now().Add(byeWriteTimeout))
+	s.w.Untagged().Status("BYE", "", text).CRLF()
+	s.w.Flush()
+}
+
+// close releases the session's resources.
+func (s *Session) close() {
+	if s.sub != nil {
+		s.sub.Close()
+		s.sub = nil
+	}
+	s.sel = nil
+	s.state = stateLogout
+	// A TLS close_notify is a write: do not let it block on a client
+	// that stopped reading.
+	s.rawConn.SetWriteDeadline(time.Now().Add(time.Second))
+	s.conn.Close()
+	s.rawConn.Close()
+}
