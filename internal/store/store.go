@@ -220,3 +220,7 @@ type Body interface {
 	io.Closer
 	Size() int64
 }
+
+// ErrUseAttr reports a special-use attribute the engine does not support
+// (RFC 6154 [USEATTR]).
+var ErrUseAttr = errors.New("store: unsupported special-use attribute")

@@ -1,0 +1,457 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+
+	"github.com/casier/casier/internal/store"
+	"github.com/casier/casier/internal/store/blobstore"
+)
+
+// querier is what *sql.Tx and *sql.DB have in common.
+type querier interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+const mailboxCols = `m.id, m.name, m.uidvalidity, m.uidnext, m.highestmodseq, m.special_use,
+	EXISTS (SELECT 1 FROM subscriptions s WHERE s.user_id = m.user_id AND s.name = m.name)`
+
+func scanMailbox(row interface{ Scan(...any) error }) (store.Mailbox, error) {
+	var m store.Mailbox
+	err := row.Scan(&m.ID, &m.Name, &m.UIDValidity, &m.UIDNext, &m.HighestModSeq, &m.SpecialUse, &m.Subscribed)
+	return m, err
+}
+
+func mailboxByName(ctx context.Context, q querier, user store.UserID, name string) (store.Mailbox, error) {
+	m, err := scanMailbox(q.QueryRowContext(ctx, `SELECT `+mailboxCols+` FROM mailboxes m WHERE m.user_id = ? AND m.name = ?`, user, name))
+	if err == sql.ErrNoRows {
+		return m, fmt.Errorf("sqlite: mailbox %q: %w", name, store.ErrNoMailbox)
+	}
+	return m, err
+}
+
+func mailboxByID(ctx context.Context, q querier, user store.UserID, id store.MailboxID) (store.Mailbox, error) {
+	m, err := scanMailbox(q.QueryRowContext(ctx, `SELECT `+mailboxCols+` FROM mailboxes m WHERE m.id = ? AND m.user_id = ?`, id, user))
+	if err == sql.ErrNoRows {
+		return m, fmt.Errorf("sqlite: mailbox %d: %w", id, store.ErrNoMailbox)
+	}
+	return m, err
+}
+
+func mailboxExists(ctx context.Context, q querier, user store.UserID, name string) (bool, error) {
+	var n int
+	err := q.QueryRowContext(ctx, `SELECT count(*) FROM mailboxes WHERE user_id = ? AND name = ?`, user, name).Scan(&n)
+	return n > 0, err
+}
+
+// createMailboxTx inserts one mailbox (its parents must exist or not
+// matter). It takes a modseq so HIGHESTMODSEQ starts above zero and above
+// anything a deleted namesake ever had.
+func createMailboxTx(ctx context.Context, tx *Tx, user store.UserID, name, use string) (store.Mailbox, error) {
+	uv, err := nextUIDValidity(ctx, tx)
+	if err != nil {
+		return store.Mailbox{}, err
+	}
+	ms, err := nextModSeq(ctx, tx, user)
+	if err != nil {
+		return store.Mailbox{}, err
+	}
+	var id store.MailboxID
+	err = tx.QueryRowContext(ctx, `INSERT INTO mailboxes (user_id, name, uidvalidity, highestmodseq, special_use)
+		VALUES (?, ?, ?, ?, ?) RETURNING id`, user, name, uv, ms, use).Scan(&id)
+	if err != nil {
+		return store.Mailbox{}, err
+	}
+	return mailboxByID(ctx, tx, user, id)
+}
+
+// createParentsTx creates the missing ancestors of name (RFC 9051 6.3.4).
+func createParentsTx(ctx context.Context, tx *Tx, user store.UserID, name string) error {
+	for _, p := range parents(name) {
+		ok, err := mailboxExists(ctx, tx, user, p)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			if _, err := createMailboxTx(ctx, tx, user, p, ""); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// Mailboxes returns all mailboxes sorted by name.
+func (a *Account) Mailboxes(ctx context.Context) ([]store.Mailbox, error) {
+	rows, err := a.s.rq().QueryContext(ctx, `SELECT `+mailboxCols+` FROM mailboxes m WHERE m.user_id = ? ORDER BY m.name`, a.user)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []store.Mailbox
+	for rows.Next() {
+		m, err := scanMailbox(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, m)
+	}
+	return out, rows.Err()
+}
+
+// Mailbox returns the mailbox called name.
+func (a *Account) Mailbox(ctx context.Context, name string) (store.Mailbox, error) {
+	n, err := lookupName(name)
+	if err != nil {
+		return store.Mailbox{}, err
+	}
+	return mailboxByName(ctx, a.s.rq(), a.user, n)
+}
+
+// CreateMailbox creates name and its missing parents.
+func (a *Account) CreateMailbox(ctx context.Context, name, specialUse string) (store.Mailbox, error) {
+	n, err := normName(name)
+	if err != nil {
+		return store.Mailbox{}, err
+	}
+	use, err := normSpecialUse(specialUse)
+	if err != nil {
+		return store.Mailbox{}, err
+	}
+	var m store.Mailbox
+	err = a.s.write(ctx, func(tx *Tx) error {
+		ok, err := mailboxExists(ctx, tx, a.user, n)
+		if err != nil {
+			return err
+		}
+		if ok {
+			return fmt.Errorf("sqlite: mailbox %q: %w", n, store.ErrExists)
+		}
+		if err := createParentsTx(ctx, tx, a.user, n); err != nil {
+			return err
+		}
+		m, err = createMailboxTx(ctx, tx, a.user, n, use)
+		return err
+	})
+	if err != nil {
+		return store.Mailbox{}, err
+	}
+	a.s.hub.Publish(store.Change{User: a.user, Kind: store.ChangeMailboxes, Mailbox: m.ID, ModSeq: m.HighestModSeq})
+	return m, nil
+}
+
+// DeleteMailbox deletes a mailbox without children, with its messages.
+func (a *Account) DeleteMailbox(ctx context.Context, name string) error {
+	n, err := lookupName(name)
+	if err != nil {
+		return err
+	}
+	if n == "INBOX" {
+		return fmt.Errorf("sqlite: %w", store.ErrInbox)
+	}
+	var id store.MailboxID
+	var blobs []blobstore.Hash
+	err = a.s.write(ctx, func(tx *Tx) error {
+		m, err := mailboxByName(ctx, tx, a.user, n)
+		if err != nil {
+			return err
+		}
+		id = m.ID
+		// We keep no \Noselect placeholders, so a parent cannot outlive
+		// its children: refuse, as Dovecot does (RFC 9051 6.3.5 leaves
+		// the choice to the server).
+		lo, hi := childRange(n)
+		var kids int
+		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM mailboxes WHERE user_id = ? AND name >= ? AND name < ?`, a.user, lo, hi).Scan(&kids); err != nil {
+			return err
+		}
+		if kids > 0 {
+			return fmt.Errorf("sqlite: mailbox %q: %w", n, store.ErrHasChildren)
+		}
+		msgs, err := queryInt64s(ctx, tx, `SELECT DISTINCT message_id FROM mailbox_messages WHERE mailbox_id = ?`, id)
+		if err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `DELETE FROM mailboxes WHERE id = ?`, id); err != nil {
+			return err
+		}
+		blobs, err = dropOrphans(ctx, tx, msgs)
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	a.s.collect(ctx, blobs)
+	a.s.hub.Publish(store.Change{User: a.user, Kind: store.ChangeMailboxes, Mailbox: id})
+	return nil
+}
+
+// RenameMailbox renames a mailbox and its subtree; renaming INBOX moves its
+// messages to a new mailbox instead (RFC 9051 6.3.6).
+func (a *Account) RenameMailbox(ctx context.Context, oldName, newName string) error {
+	from, err := lookupName(oldName)
+	if err != nil {
+		return err
+	}
+	to, err := normName(newName)
+	if err != nil {
+		return err
+	}
+	if from == "INBOX" {
+		return a.renameInbox(ctx, to)
+	}
+	lo, hi := childRange(from)
+	if to == from {
+		return fmt.Errorf("sqlite: mailbox %q: %w", to, store.ErrExists)
+	}
+	if to >= lo && to < hi {
+		return fmt.Errorf("sqlite: cannot rename %q under itself: %w", from, store.ErrInvalidName)
+	}
+	var id store.MailboxID
+	err = a.s.write(ctx, func(tx *Tx) error {
+		m, err := mailboxByName(ctx, tx, a.user, from)
+		if err != nil {
+			return err
+		}
+		id = m.ID
+		type mbox struct {
+			id   int64
+			name string
+		}
+		rows, err := tx.QueryContext(ctx, `SELECT id, name FROM mailboxes WHERE user_id = ? AND name >= ? AND name < ?`, a.user, lo, hi)
+		if err != nil {
+			return err
+		}
+		subtree := []mbox{{int64(m.ID), m.Name}}
+		for rows.Next() {
+			var b mbox
+			if err := rows.Scan(&b.id, &b.name); err != nil {
+				rows.Close()
+				return err
+			}
+			subtree = append(subtree, b)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		for _, b := range subtree {
+			nn := to + b.name[len(from):]
+			if len(nn) > maxNameLen {
+				return fmt.Errorf("sqlite: mailbox name %q too long: %w", nn, store.ErrInvalidName)
+			}
+			ok, err := mailboxExists(ctx, tx, a.user, nn)
+			if err != nil {
+				return err
+			}
+			if ok {
+				return fmt.Errorf("sqlite: mailbox %q: %w", nn, store.ErrExists)
+			}
+		}
+		if err := createParentsTx(ctx, tx, a.user, to); err != nil {
+			return err
+		}
+		for _, b := range subtree {
+			nn := to + b.name[len(from):]
+			if _, err := tx.ExecContext(ctx, `UPDATE mailboxes SET name = ? WHERE id = ?`, nn, b.id); err != nil {
+				return err
+			}
+		}
+		// Subscriptions follow the mailboxes, as users expect (and as
+		// Dovecot and Cyrus do); subscriptions to names that do not
+		// exist are left alone.
+		for _, b := range subtree {
+			nn := to + b.name[len(from):]
+			res, err := tx.ExecContext(ctx, `DELETE FROM subscriptions WHERE user_id = ? AND name = ?`, a.user, b.name)
+			if err != nil {
+				return err
+			}
+			if k, _ := res.RowsAffected(); k > 0 {
+				if _, err := tx.ExecContext(ctx, `INSERT OR IGNORE INTO subscriptions (user_id, name) VALUES (?, ?)`, a.user, nn); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	a.s.hub.Publish(store.Change{User: a.user, Kind: store.ChangeMailboxes, Mailbox: id})
+	a.s.hub.Publish(store.Change{User: a.user, Kind: store.ChangeSubscription})
+	return nil
+}
+
+// renameInbox creates to and moves every INBOX message into it; INBOX
+// stays, empty, with its children (RFC 9051 6.3.6).
+func (a *Account) renameInbox(ctx context.Context, to string) error {
+	if to == "INBOX" {
+		return fmt.Errorf("sqlite: mailbox %q: %w", to, store.ErrExists)
+	}
+	var inbox, dst store.Mailbox
+	var ms uint64
+	err := a.s.write(ctx, func(tx *Tx) error {
+		ms = 0
+		var err error
+		inbox, err = mailboxByName(ctx, tx, a.user, "INBOX")
+		if err != nil {
+			return err
+		}
+		ok, err := mailboxExists(ctx, tx, a.user, to)
+		if err != nil {
+			return err
+		}
+		if ok {
+			return fmt.Errorf("sqlite: mailbox %q: %w", to, store.ErrExists)
+		}
+		if err := createParentsTx(ctx, tx, a.user, to); err != nil {
+			return err
+		}
+		if dst, err = createMailboxTx(ctx, tx, a.user, to, ""); err != nil {
+			return err
+		}
+		uids, err := queryUint32s(ctx, tx, `SELECT uid FROM mailbox_messages WHERE mailbox_id = ? ORDER BY uid`, inbox.ID)
+		if err != nil {
+			return err
+		}
+		if len(uids) == 0 {
+			return nil
+		}
+		ms, err = nextModSeq(ctx, tx, a.user)
+		if err != nil {
+			return err
+		}
+		_, err = copyTx(ctx, tx, inbox.ID, uids, dst.ID, ms, true)
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	a.s.hub.Publish(store.Change{User: a.user, Kind: store.ChangeMailboxes, Mailbox: dst.ID, ModSeq: dst.HighestModSeq})
+	if ms != 0 {
+		a.s.hub.Publish(store.Change{User: a.user, Kind: store.ChangeMessages, Mailbox: inbox.ID, ModSeq: ms})
+		a.s.hub.Publish(store.Change{User: a.user, Kind: store.ChangeMessages, Mailbox: dst.ID, ModSeq: ms})
+	}
+	return nil
+}
+
+// Subscribe adds or removes name from the subscriptions; the mailbox need
+// not exist (RFC 9051 6.3.7).
+func (a *Account) Subscribe(ctx context.Context, name string, on bool) error {
+	n, err := normName(name)
+	if err != nil {
+		return err
+	}
+	err = a.s.write(ctx, func(tx *Tx) error {
+		var err error
+		if on {
+			_, err = tx.ExecContext(ctx, `INSERT OR IGNORE INTO subscriptions (user_id, name) VALUES (?, ?)`, a.user, n)
+		} else {
+			_, err = tx.ExecContext(ctx, `DELETE FROM subscriptions WHERE user_id = ? AND name = ?`, a.user, n)
+		}
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	a.s.hub.Publish(store.Change{User: a.user, Kind: store.ChangeSubscription})
+	return nil
+}
+
+// Subscriptions returns the subscribed names, sorted.
+func (a *Account) Subscriptions(ctx context.Context) ([]string, error) {
+	rows, err := a.s.rq().QueryContext(ctx, `SELECT name FROM subscriptions WHERE user_id = ? ORDER BY name`, a.user)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var n string
+		if err := rows.Scan(&n); err != nil {
+			return nil, err
+		}
+		out = append(out, n)
+	}
+	return out, rows.Err()
+}
+
+// Status returns the mailbox counters, read from the mailbox row: no
+// message is scanned, whatever the mailbox size.
+func (a *Account) Status(ctx context.Context, id store.MailboxID) (store.MailboxStatus, error) {
+	var st store.MailboxStatus
+	err := a.s.read(ctx, func(tx *Tx) error {
+		st = store.MailboxStatus{}
+		err := tx.QueryRowContext(ctx, `SELECT `+mailboxCols+`, m.messages, m.unseen, m.deleted, m.size, m.first_recent_uid, m.recent
+			FROM mailboxes m WHERE m.id = ? AND m.user_id = ?`, id, a.user).Scan(
+			&st.ID, &st.Name, &st.UIDValidity, &st.UIDNext, &st.HighestModSeq, &st.SpecialUse, &st.Subscribed,
+			&st.Messages, &st.Unseen, &st.Deleted, &st.Size, &st.FirstRecentUID, &st.Recent)
+		if err == sql.ErrNoRows {
+			return fmt.Errorf("sqlite: mailbox %d: %w", id, store.ErrNoMailbox)
+		}
+		if err != nil {
+			return err
+		}
+		st.Keywords, err = mailboxKeywords(ctx, tx, id)
+		return err
+	})
+	return st, err
+}
+
+// ClaimRecent makes every current message non-recent for later sessions
+// and returns the first UID that was recent (RFC 3501 2.3.2).
+func (a *Account) ClaimRecent(ctx context.Context, id store.MailboxID) (uint32, error) {
+	var first uint32
+	err := a.s.write(ctx, func(tx *Tx) error {
+		var next uint32
+		err := tx.QueryRowContext(ctx, `SELECT first_recent_uid, uidnext FROM mailboxes WHERE id = ? AND user_id = ?`, id, a.user).Scan(&first, &next)
+		if err == sql.ErrNoRows {
+			return fmt.Errorf("sqlite: mailbox %d: %w", id, store.ErrNoMailbox)
+		}
+		if err != nil {
+			return err
+		}
+		if first < next {
+			_, err = tx.ExecContext(ctx, `UPDATE mailboxes SET first_recent_uid = ?, recent = 0 WHERE id = ?`, next, id)
+		}
+		return err
+	})
+	return first, err
+}
+
+func queryInt64s(ctx context.Context, q querier, query string, args ...any) ([]int64, error) {
+	rows, err := q.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []int64
+	for rows.Next() {
+		var v int64
+		if err := rows.Scan(&v); err != nil {
+			return nil, err
+		}
+		out = append(out, v)
+	}
+	return out, rows.Err()
+}
+
+func queryUint32s(ctx context.Context, q querier, query string, args ...any) ([]uint32, error) {
+	rows, err := q.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []uint32
+	for rows.Next() {
+		var v uint32
+		if err := rows.Scan(&v); err != nil {
+			return nil, err
+		}
+		out = append(out, v)
+	}
+	return out, rows.Err()
+}

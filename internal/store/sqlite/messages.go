@@ -1,0 +1,360 @@
+package sqlite
+
+import (
+	"bytes"
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"slices"
+	"time"
+
+	"github.com/casier/casier/internal/message"
+	"github.com/casier/casier/internal/store"
+	"github.com/casier/casier/internal/store/blobstore"
+)
+
+// span is a UID range [lo, hi] to read with one indexed query.
+type span struct{ lo, hi uint32 }
+
+// spans sorts and dedupes uids and groups them into ranges, merging
+// neighbours whose gap is at most maxGap (the unwanted rows in a gap are
+// skipped while scanning). Contiguous sets, the common case ("1:*"), cost
+// one query.
+func spans(uids []uint32, maxGap uint32) ([]uint32, []span) {
+	u := slices.Clone(uids)
+	slices.Sort(u)
+	u = slices.Compact(u)
+	if len(u) > 0 && u[0] == 0 {
+		u = u[1:] // UID 0 never exists
+	}
+	var out []span
+	for _, x := range u {
+		if n := len(out); n > 0 && x-out[n-1].hi <= maxGap+1 {
+			out[n-1].hi = x
+			continue
+		}
+		out = append(out, span{x, x})
+	}
+	return u, out
+}
+
+// wanted walks the sorted wanted UIDs alongside an ascending row scan.
+type wanted struct {
+	u []uint32
+	i int
+}
+
+func (w *wanted) has(uid uint32) bool {
+	for w.i < len(w.u) && w.u[w.i] < uid {
+		w.i++
+	}
+	return w.i < len(w.u) && w.u[w.i] == uid
+}
+
+// checkMailbox verifies that id is one of the user's mailboxes.
+func checkMailbox(ctx context.Context, q querier, user store.UserID, id store.MailboxID) error {
+	var n int
+	if err := q.QueryRowContext(ctx, `SELECT count(*) FROM mailboxes WHERE id = ? AND user_id = ?`, id, user).Scan(&n); err != nil {
+		return err
+	}
+	if n == 0 {
+		return fmt.Errorf("sqlite: mailbox %d: %w", id, store.ErrNoMailbox)
+	}
+	return nil
+}
+
+// Entries returns every message of the mailbox, ascending UID, in one
+// primary-key range scan of small rows.
+func (a *Account) Entries(ctx context.Context, id store.MailboxID) ([]store.Entry, error) {
+	var out []store.Entry
+	err := a.s.read(ctx, func(tx *Tx) error {
+		var n int
+		if err := tx.QueryRowContext(ctx, `SELECT messages FROM mailboxes WHERE id = ? AND user_id = ?`, id, a.user).Scan(&n); err != nil {
+			if err == sql.ErrNoRows {
+				return fmt.Errorf("sqlite: mailbox %d: %w", id, store.ErrNoMailbox)
+			}
+			return err
+		}
+		// uid and flags travel packed in one column: each column read
+		// costs a mutex round trip in the driver, and this loop runs once
+		// per message of the mailbox.
+		rows, err := tx.QueryContext(ctx, `SELECT (flags << 32) | uid, modseq, keywords FROM mailbox_messages WHERE mailbox_id = ? ORDER BY uid`, id)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		out = make([]store.Entry, 0, n)
+		var packed int64
+		var kws sql.RawBytes // most messages have none: no allocation
+		for rows.Next() {
+			var e store.Entry
+			if err := rows.Scan(&packed, &e.ModSeq, &kws); err != nil {
+				return err
+			}
+			e.UID = uint32(packed)
+			e.Flags = flagList(int(packed>>32), string(kws))
+			out = append(out, e)
+		}
+		return rows.Err()
+	})
+	return out, err
+}
+
+const recordQuery = `SELECT mm.uid, mm.flags, mm.keywords, mm.modseq, mm.message_id, mm.internal_date, mm.internal_tz,
+	mm.save_date, mm.size, msg.header, msg.parsed
+	FROM mailbox_messages mm JOIN messages msg ON msg.id = mm.message_id
+	WHERE mm.mailbox_id = ? AND mm.uid BETWEEN ? AND ? ORDER BY mm.uid`
+
+const insertEntry = `INSERT INTO mailbox_messages
+	(mailbox_id, uid, message_id, flags, keywords, modseq, size, internal_date, internal_tz, save_date)
+	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+
+// Records returns the full records of the given UIDs that exist,
+// ascending, reading them by UID ranges.
+func (a *Account) Records(ctx context.Context, id store.MailboxID, uids []uint32) ([]store.Record, error) {
+	u, sp := spans(uids, 4)
+	var out []store.Record
+	err := a.s.read(ctx, func(tx *Tx) error {
+		out = make([]store.Record, 0, len(u))
+		if err := checkMailbox(ctx, tx, a.user, id); err != nil {
+			return err
+		}
+		w := wanted{u: u}
+		for _, s := range sp {
+			if err := scanRecords(ctx, tx, id, s, &w, &out); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	return out, err
+}
+
+func scanRecords(ctx context.Context, tx *Tx, id store.MailboxID, s span, w *wanted, out *[]store.Record) error {
+	rows, err := tx.QueryContext(ctx, recordQuery, id, s.lo, s.hi)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var r store.Record
+		var bits, tz int
+		var kws string
+		var idate, sdate int64
+		var parsed []byte
+		if err := rows.Scan(&r.UID, &bits, &kws, &r.ModSeq, &r.MessageID, &idate, &tz, &sdate, &r.Size, &r.Header, &parsed); err != nil {
+			return err
+		}
+		if !w.has(r.UID) {
+			continue
+		}
+		r.Flags = flagList(bits, kws)
+		r.InternalDate = time.Unix(idate, 0).In(zone(tz))
+		r.SaveDate = time.Unix(sdate, 0)
+		r.Parsed = new(message.Parsed)
+		if err := json.Unmarshal(parsed, r.Parsed); err != nil {
+			return fmt.Errorf("sqlite: message %d: corrupt parsed data: %w", r.MessageID, err)
+		}
+		*out = append(*out, r)
+	}
+	return rows.Err()
+}
+
+// zone returns a location for a UTC offset in seconds: IMAP's
+// INTERNALDATE keeps the zone the date was given in (RFC 9051 2.3.3).
+func zone(off int) *time.Location {
+	if off == 0 {
+		return time.UTC
+	}
+	return time.FixedZone("", off)
+}
+
+// OpenBody opens a stored message body.
+func (a *Account) OpenBody(ctx context.Context, id store.MessageID) (store.Body, error) {
+	var blob []byte
+	err := a.s.rq().QueryRowContext(ctx, `SELECT blob FROM messages WHERE id = ? AND user_id = ?`, id, a.user).Scan(&blob)
+	if err == sql.ErrNoRows {
+		return nil, fmt.Errorf("sqlite: message %d: %w", id, store.ErrNotFound)
+	}
+	if err != nil {
+		return nil, err
+	}
+	var h blobstore.Hash
+	copy(h[:], blob)
+	b, err := a.s.blobs.Open(h)
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil, fmt.Errorf("sqlite: message %d: body file missing: %w", id, store.ErrNotFound)
+		}
+		return nil, err
+	}
+	return b, nil
+}
+
+// readBody reads a whole body, refusing more than max bytes.
+func readBody(r io.Reader, size, max int64) ([]byte, error) {
+	if size > max {
+		return nil, fmt.Errorf("sqlite: %d bytes: %w", size, store.ErrTooBig)
+	}
+	var buf bytes.Buffer
+	if size > 0 {
+		buf.Grow(int(size))
+	}
+	n, err := buf.ReadFrom(io.LimitReader(r, max+1))
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: reading message: %w", err)
+	}
+	if n > max {
+		return nil, fmt.Errorf("sqlite: message over %d bytes: %w", max, store.ErrTooBig)
+	}
+	return buf.Bytes(), nil
+}
+
+// parse runs the message parser; a message it rejects is still stored
+// (mail must not be lost), with a minimal model: the header up to the
+// first blank line and a text/plain body.
+func parse(raw []byte) *message.Parsed {
+	p, err := message.Parse(raw)
+	if err == nil && p != nil && p.Root != nil && p.Root.BodyStart >= 0 && p.Root.BodyStart <= int64(len(raw)) {
+		return p
+	}
+	hend := int64(len(raw))
+	if i := bytes.Index(raw, []byte("\r\n\r\n")); i >= 0 {
+		hend = int64(i + 4)
+	} else if i := bytes.Index(raw, []byte("\n\n")); i >= 0 {
+		hend = int64(i + 2)
+	}
+	body := raw[hend:]
+	lines := int64(bytes.Count(body, []byte("\n")))
+	if len(body) > 0 && body[len(body)-1] != '\n' {
+		lines++
+	}
+	return &message.Parsed{Root: &message.Part{
+		Type: "text", Subtype: "plain", Params: [][2]string{{"charset", "us-ascii"}},
+		BodyStart: hend, BodyEnd: int64(len(raw)), Lines: lines, DecodedSize: int64(len(body)),
+	}}
+}
+
+// Append stores a message: body file first (durable), then the metadata
+// transaction, then the change notification.
+func (a *Account) Append(ctx context.Context, id store.MailboxID, req store.AppendRequest) (store.AppendResult, error) {
+	raw, err := readBody(req.Body, req.Size, a.s.maxSize)
+	if err != nil {
+		return store.AppendResult{}, err
+	}
+	if err := ctx.Err(); err != nil {
+		return store.AppendResult{}, err
+	}
+	h := blobstore.Sum(raw)
+	if err := a.s.blobs.Put(h, raw); err != nil {
+		return store.AppendResult{}, err
+	}
+	p := parse(raw)
+	pj, err := json.Marshal(p)
+	if err != nil {
+		return store.AppendResult{}, fmt.Errorf("sqlite: encoding parsed message: %w", err)
+	}
+	var date any
+	if !p.Date.IsZero() {
+		date = p.Date.Unix()
+	}
+	bits, kws := parseFlags(req.Flags)
+	idate := req.InternalDate
+	if idate.IsZero() {
+		idate = time.Now()
+	}
+	_, tz := idate.Zone()
+	header := raw[:p.Root.BodyStart]
+	if header == nil {
+		header = []byte{} // NOT NULL: an empty message has an empty header
+	}
+	nm := newMessage{hash: h, raw: raw, header: header, parsed: pj, date: date}
+
+	var res store.AppendResult
+	err = a.s.write(ctx, func(tx *Tx) error {
+		var uidnext uint32
+		err := tx.QueryRowContext(ctx, `SELECT uidvalidity, uidnext FROM mailboxes WHERE id = ? AND user_id = ?`, id, a.user).Scan(&res.UIDValidity, &uidnext)
+		if err == sql.ErrNoRows {
+			return fmt.Errorf("sqlite: mailbox %d: %w", id, store.ErrNoMailbox)
+		}
+		if err != nil {
+			return err
+		}
+		if uidnext == 1<<32-1 {
+			return fmt.Errorf("sqlite: mailbox %d: UID space exhausted", id)
+		}
+		mid, err := a.s.messageRow(ctx, tx, a.user, nm)
+		if err != nil {
+			return err
+		}
+		ms, err := nextModSeq(ctx, tx, a.user)
+		if err != nil {
+			return err
+		}
+		kt := newKeywordTable(id)
+		ck, err := kt.canon(ctx, tx, kws, true)
+		if err != nil {
+			return err
+		}
+		size := int64(len(raw))
+		if _, err := tx.ExecContext(ctx, insertEntry,
+			id, uidnext, mid, bits, joinKeywords(ck), ms, size, idate.Unix(), tz, time.Now().Unix()); err != nil {
+			return err
+		}
+		if err := indexKeywords(ctx, tx, id, uidnext, ck, true); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE mailboxes SET uidnext = ?, highestmodseq = ?, messages = messages + 1, recent = recent + 1,
+			unseen = unseen + ?, deleted = deleted + ?, size = size + ? WHERE id = ?`,
+			uidnext+1, ms, b2i(bits&bitSeen == 0), b2i(bits&bitDeleted != 0), size, id); err != nil {
+			return err
+		}
+		res.UID, res.MessageID, res.ModSeq = uidnext, store.MessageID(mid), ms
+		return nil
+	})
+	if err != nil {
+		return store.AppendResult{}, err
+	}
+	a.s.hub.Publish(store.Change{User: a.user, Kind: store.ChangeMessages, Mailbox: id, ModSeq: res.ModSeq})
+	return res, nil
+}
+
+// newMessage is a body being appended, with its precomputed metadata.
+type newMessage struct {
+	hash   blobstore.Hash
+	raw    []byte
+	header []byte
+	parsed []byte
+	date   any
+}
+
+// messageRow returns the user's message row for the body, creating it if
+// needed (per-user dedupe). Under the write lock it makes sure the body
+// file exists: a concurrent collection may have removed it between our
+// Put and this transaction, since no row referenced it yet.
+func (s *Store) messageRow(ctx context.Context, tx *Tx, user store.UserID, m newMessage) (int64, error) {
+	ok, err := s.blobs.Has(m.hash)
+	if err != nil {
+		return 0, err
+	}
+	if !ok {
+		if err := s.blobs.Put(m.hash, m.raw); err != nil {
+			return 0, err
+		}
+	}
+	var mid int64
+	err = tx.QueryRowContext(ctx, `SELECT id FROM messages WHERE blob = ? AND user_id = ?`, m.hash[:], user).Scan(&mid)
+	if err == nil {
+		return mid, nil
+	}
+	if err != sql.ErrNoRows {
+		return 0, err
+	}
+	err = tx.QueryRowContext(ctx, `INSERT INTO messages (user_id, blob, size, header, parsed, date) VALUES (?, ?, ?, ?, ?, ?) RETURNING id`,
+		user, m.hash[:], len(m.raw), m.header, m.parsed, m.date).Scan(&mid)
+	return mid, err
+}
