@@ -162,6 +162,14 @@ func serve(cfg config.Config, stderr io.Writer) (err error) {
 	if err := os.MkdirAll(tmp, 0o700); err != nil {
 		return err
 	}
+	// Spilled literals of connections that a crash cut short are garbage:
+	// nothing refers to them once the process is gone.
+	if stale, _ := filepath.Glob(filepath.Join(tmp, "*")); len(stale) > 0 {
+		for _, f := range stale {
+			os.Remove(f)
+		}
+		log.Info("removed stale temporary files", "count", len(stale), "dir", tmp)
+	}
 	a := auth.New(st, auth.ThrottleConfig{
 		FreeFailures: cfg.FailFreeAttempts,
 		BaseDelay:    cfg.FailBaseDelay,

@@ -39,7 +39,7 @@ type Config struct {
 	AllowInsecureAuth bool
 
 	MaxLineLength  int           // bytes of a command line, literals excluded
-	MaxLiteralSize int64         // bytes of one literal
+	MaxLiteralSize int64         // bytes of one literal in a command other than APPEND
 	MaxMessageSize int64         // bytes of one message (RFC 7889 APPENDLIMIT)
 	MaxConnsPerIP  int           // concurrent connections from one client address
 	IdleTimeout    time.Duration // RFC 9051 5.4: at least 30 minutes
@@ -73,7 +73,7 @@ func Default() Config {
 		LogLevel:         "info",
 		LogFormat:        "text",
 		MaxLineLength:    64 * KiB,
-		MaxLiteralSize:   64 * MiB,
+		MaxLiteralSize:   64 * KiB,
 		MaxMessageSize:   64 * MiB,
 		MaxConnsPerIP:    50,
 		IdleTimeout:      30 * time.Minute,

@@ -6,9 +6,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"net"
 	"net/netip"
 	"runtime/debug"
+	"strconv"
 	"strings"
 	"time"
 
@@ -56,15 +58,30 @@ func (s *Session) setConn(c net.Conn, isTLS bool) {
 	s.cw = countWriter{w: c}
 	s.bw = bufio.NewWriterSize(&s.cw, ioBufSize)
 	s.r = imapwire.NewReader(s.br, imapwire.Limits{
-		MaxLineLength: s.srv.cfg.MaxLineLength,
-		// The codec's limit must admit APPEND messages; cont applies the
-		// smaller limits.
-		MaxLiteralSize: max(s.srv.cfg.MaxLiteralSize, s.srv.cfg.MaxMessageSize),
+		MaxLineLength:  s.srv.cfg.MaxLineLength,
+		MaxLiteralSize: s.srv.cfg.MaxLiteralSize, // commands other than APPEND
+		// The codec accepts APPEND literals up to this bound; cont refuses
+		// those over APPENDLIMIT. A non-synchronizing one between the two
+		// is read and dropped, so the client gets NO [TOOBIG] and keeps
+		// its connection (RFC 7889 4); beyond the bound the codec closes
+		// it rather than read without end (RFC 7888 4).
+		MaxMessageSize: appendReadBound(s.srv.cfg.MaxMessageSize),
 		TempDir:        s.srv.cfg.TempDir,
 	})
 	utf8 := s.w != nil && s.w.UTF8
 	s.w = imapwire.NewWriter(s.bw)
 	s.w.UTF8 = utf8
+}
+
+// appendReadBound is how large an APPEND literal the codec reads (twice
+// APPENDLIMIT, saturating): a client that ignored APPENDLIMIT and sent a
+// non-synchronizing literal somewhat over it is answered NO [TOOBIG] and
+// keeps its connection.
+func appendReadBound(limit int64) int64 {
+	if limit > math.MaxInt64/2 {
+		return math.MaxInt64
+	}
+	return 2 * limit
 }
 
 // written is the number of bytes the session has written so far, sent or
@@ -187,15 +204,13 @@ func (s *Session) readError(err error) bool {
 
 // cont is the codec's ContinuationFunc: it refuses literals over the limit
 // and invites the client to send a synchronizing literal (RFC 9051 7.5).
-// The codec does not tell which command a literal belongs to, so one limit
-// serves all: the larger of MaxLiteralSize and MaxMessageSize (APPEND).
+// The codec has applied its own bounds (MaxLiteralSize for every command
+// but APPEND); an APPEND literal is a message, refused with NO [TOOBIG]
+// over APPENDLIMIT (RFC 7889 4) before the client sends it.
 func (s *Session) cont(tag string, size int64, sync bool) error {
-	limit := s.srv.cfg.MaxMessageSize
-	if s.srv.cfg.MaxLiteralSize > limit {
-		limit = s.srv.cfg.MaxLiteralSize
-	}
-	if size > limit {
-		return &imapwire.CommandError{Code: "TOOBIG", Text: "Literal too big", No: true}
+	if name, uid := s.r.CommandName(); name == "APPEND" && !uid && size > s.srv.cfg.MaxMessageSize {
+		return &imapwire.CommandError{Code: "TOOBIG", No: true,
+			Text: "Message is larger than APPENDLIMIT=" + strconv.FormatInt(s.srv.cfg.MaxMessageSize, 10)}
 	}
 	if !sync {
 		return nil

@@ -73,16 +73,24 @@ func mapStoreError(err error, target bool) error {
 	case errors.Is(err, store.ErrOverQuota):
 		return errNo("OVERQUOTA", "Quota exceeded")
 	case errors.Is(err, store.ErrTooBig):
+		// RFC 4469 / RFC 7889 4: TOOBIG for a message over the limit.
 		return errNo("TOOBIG", "Message too big")
 	case errors.Is(err, store.ErrInbox):
+		// RFC 5530 3: CANNOT, the operation can never succeed.
 		return errNo("CANNOT", "INBOX cannot be deleted")
 	case errors.Is(err, store.ErrHasChildren):
 		// RFC 9051 6.3.5: HASCHILDREN is the rev2 code for this case.
 		return errNo("HASCHILDREN", "Mailbox has children")
 	case errors.Is(err, store.ErrInvalidName):
 		return errNo("CANNOT", "Invalid mailbox name")
+	case errors.Is(err, store.ErrUseAttr):
+		// RFC 6154 5.3: a special-use attribute the server cannot set.
+		return errNo("USEATTR", "Unsupported special-use attribute")
 	case errors.Is(err, store.ErrUnchangedSince):
-		return errNo("MODIFIED", "Message was modified")
+		// RFC 7162 3.1.3 reports failed UNCHANGEDSINCE tests as
+		// [MODIFIED sequence-set]; a bare "MODIFIED" is not valid syntax,
+		// so without the set the answer carries no code.
+		return errNo("", "Message was modified")
 	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
 		return errNo("UNAVAILABLE", "Server is shutting down")
 	}

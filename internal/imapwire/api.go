@@ -14,12 +14,19 @@ import (
 )
 
 // Limits bound what ReadCommand accepts. Zero fields take the defaults.
+// APPEND (not "UID APPEND") has its own literal and command bounds: its
+// literals are messages, spilled to disk, while every other command's
+// literals are short strings (a password, a mailbox name, a search string).
 type Limits struct {
 	MaxLineLength  int   // one line of a command, without literals (default 64 KiB)
-	MaxLiteralSize int64 // one literal (default 64 MiB)
-	MaxCommandSize int64 // all lines and literals of one command (default MaxLiteralSize + 1 MiB)
+	MaxLiteralSize int64 // one literal of a command other than APPEND (default 64 KiB)
+	MaxCommandSize int64 // all lines and literals of a command other than APPEND (default MaxLiteralSize + 1 MiB)
 	SpillThreshold int64 // literals larger than this go to a temporary file (default 1 MiB)
 	TempDir        string
+
+	// Additions (R4): the bounds of APPEND.
+	MaxMessageSize int64 // one APPEND literal, i.e. one message (default 64 MiB)
+	MaxAppendSize  int64 // all lines and literals of one APPEND, e.g. a MULTIAPPEND (default the larger of 1 GiB and MaxMessageSize + 1 MiB)
 }
 
 // Errors of ReadCommand. A *CommandError carries the tag (when it could be
@@ -73,6 +80,7 @@ type Command struct {
 //        io.EOF/net errors are returned as is; a malformed line or a limit
 //        gives *CommandError.
 //   func (r *Reader) ReadLine() ([]byte, error)   // one raw line without CRLF (IDLE's DONE, AUTHENTICATE responses), bounded by MaxLineLength
+//   func (r *Reader) CommandName() (name string, uid bool) // (addition) name of the command being read, as in Command.Name; "" until its first line is parsed. A ContinuationFunc uses it to know which command a literal belongs to.
 //   func (c *Command) Args() *Decoder              // decoder positioned after the command name
 //   func (c *Command) Close()                      // removes spilled literal files
 //

@@ -120,10 +120,15 @@ func FuzzReadCommand(f *testing.F) {
 // every decoder method on each; spilled literals go to dir, which must be
 // empty afterwards.
 func fuzzReadCommand(t *testing.T, dir string, in []byte) {
-	lim := Limits{MaxLineLength: 256, MaxLiteralSize: 1000, MaxCommandSize: 2000, SpillThreshold: 16, TempDir: dir}
+	lim := Limits{MaxLineLength: 256, MaxLiteralSize: 1000, MaxCommandSize: 2000, SpillThreshold: 16, TempDir: dir,
+		MaxMessageSize: 1500, MaxAppendSize: 4000}
 	r := NewReader(bufio.NewReaderSize(bytes.NewReader(in), 16), lim)
 	accept := func(tag string, size int64, sync bool) error {
-		if size > lim.MaxLiteralSize {
+		max := lim.MaxLiteralSize
+		if name, uid := r.CommandName(); name == "APPEND" && !uid {
+			max = lim.MaxMessageSize
+		}
+		if size > max {
 			t.Fatalf("cont called for %d bytes, over the limit", size)
 		}
 		return nil

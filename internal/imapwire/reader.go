@@ -12,7 +12,9 @@ import (
 // Default limits (see Limits).
 const (
 	DefaultMaxLineLength  = 64 << 10
-	DefaultMaxLiteralSize = 64 << 20
+	DefaultMaxLiteralSize = 64 << 10
+	DefaultMaxMessageSize = 64 << 20
+	DefaultMaxAppendSize  = 1 << 30
 	DefaultSpillThreshold = 1 << 20
 )
 
@@ -34,7 +36,30 @@ func (l Limits) withDefaults() Limits {
 	if l.SpillThreshold <= 0 {
 		l.SpillThreshold = DefaultSpillThreshold
 	}
+	if l.MaxMessageSize <= 0 {
+		l.MaxMessageSize = DefaultMaxMessageSize
+	}
+	if l.MaxAppendSize <= 0 {
+		l.MaxAppendSize = DefaultMaxAppendSize
+		if l.MaxMessageSize > math.MaxInt64-1<<20 {
+			l.MaxAppendSize = math.MaxInt64
+		} else if m := l.MaxMessageSize + 1<<20; m > l.MaxAppendSize {
+			l.MaxAppendSize = m
+		}
+	}
 	return l
+}
+
+// bounds returns the largest literal and the largest command for cmd,
+// whose head has been parsed (or not: then Name is "" and the general
+// bounds apply). APPEND literals are messages (RFC 9051 6.3.12), bounded
+// by MaxMessageSize; a MULTIAPPEND (RFC 3502) carries several, so its
+// total is bounded separately. "UID APPEND" does not exist: general bounds.
+func (l *Limits) bounds(cmd *Command) (literal, command int64) {
+	if cmd.Name == "APPEND" && !cmd.UID {
+		return l.MaxMessageSize, l.MaxAppendSize
+	}
+	return l.MaxLiteralSize, l.MaxCommandSize
 }
 
 // Reader reads complete commands from one connection. It is not safe for
@@ -42,8 +67,9 @@ func (l Limits) withDefaults() Limits {
 type Reader struct {
 	br   *bufio.Reader
 	lim  Limits
-	buf  []byte // current line (at most MaxLineLength+2 bytes)
-	tail []byte // last bytes of an over-long line
+	buf  []byte   // current line (at most MaxLineLength+2 bytes)
+	tail []byte   // last bytes of an over-long line
+	cur  *Command // the command ReadCommand is reading, nil between commands
 }
 
 // NewReader returns a Reader reading from r under lim (zero fields take the
@@ -57,6 +83,18 @@ func NewReader(r *bufio.Reader, lim Limits) *Reader {
 // plaintext command injected after STARTTLS would run inside TLS (RFC 9051
 // 11.1, the "STARTTLS command injection" attack).
 func (r *Reader) Buffered() int { return r.br.Buffered() }
+
+// CommandName returns the name of the command ReadCommand is reading, as
+// Command.Name and Command.UID will hold it ("FETCH", true for UID FETCH),
+// or "" when no command is being read or its first line could not be
+// parsed. A ContinuationFunc calls it to learn which command a literal
+// belongs to.
+func (r *Reader) CommandName() (name string, uid bool) {
+	if r.cur == nil {
+		return "", false
+	}
+	return r.cur.Name, r.cur.UID
+}
 
 // segment is a run of command text followed, unless it is the last, by a
 // literal whose announcement ("{n}" etc.) has been removed from the text.
@@ -252,6 +290,8 @@ func lostAnnouncement(tail []byte) bool {
 // Empty lines between commands are ignored.
 func (r *Reader) ReadCommand(cont ContinuationFunc) (*Command, error) {
 	cmd := &Command{}
+	r.cur = cmd
+	defer func() { r.cur = nil }()
 	var (
 		perr  *CommandError // the command is bad: consume the rest, then return perr
 		tag   string
@@ -300,10 +340,11 @@ func (r *Reader) ReadCommand(cont ContinuationFunc) (*Command, error) {
 			return fail(&CommandError{Tag: tag, Code: "TOOBIG", Text: "command line too long", Fatal: true})
 		}
 		total += int64(len(line)) + 2
+		maxLit, maxCmd := r.lim.bounds(cmd)
 		if tooLong && perr == nil {
 			perr = &CommandError{Tag: tag, Code: "TOOBIG", Text: "command line too long"}
 		}
-		if perr == nil && total > r.lim.MaxCommandSize {
+		if perr == nil && total > maxCmd {
 			perr = &CommandError{Tag: tag, Code: "TOOBIG", Text: "command too long"}
 		}
 		if !hasLit {
@@ -313,7 +354,7 @@ func (r *Reader) ReadCommand(cont ContinuationFunc) (*Command, error) {
 			cmd.segs = append(cmd.segs, segment{text: bytes.Clone(text)})
 			return cmd, nil
 		}
-		if ann.size > r.lim.MaxLiteralSize {
+		if ann.size > maxLit {
 			if ann.sync {
 				// The client waits for "+" and never sends the literal.
 				if perr != nil {
@@ -325,7 +366,7 @@ func (r *Reader) ReadCommand(cont ContinuationFunc) (*Command, error) {
 			// an unbounded amount, give up on the connection.
 			return fail(&CommandError{Tag: tag, Code: "TOOBIG", Text: "non-synchronizing literal too large", Fatal: true})
 		}
-		if perr == nil && total+ann.size > r.lim.MaxCommandSize {
+		if perr == nil && total+ann.size > maxCmd {
 			if ann.sync {
 				return fail(&CommandError{Tag: tag, Code: "TOOBIG", Text: "command too long", No: true})
 			}

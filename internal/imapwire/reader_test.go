@@ -4,8 +4,10 @@ import (
 	"bufio"
 	"errors"
 	"io"
+	"math"
 	"os"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -345,19 +347,20 @@ func TestReadCommandLiteralLimits(t *testing.T) {
 	lim := Limits{MaxLiteralSize: 10}
 	rec := &recorder{}
 	// Synchronizing literal over the limit: NO [TOOBIG], not read.
-	r := newReader("a APPEND x {11}\r\nb NOOP\r\n", lim)
+	r := newReader("a LOGIN x {11}\r\nb NOOP\r\n", lim)
 	ce := readErr(t, r, rec.cont)
 	if ce.Tag != "a" || ce.Code != "TOOBIG" || !ce.No || ce.Fatal || len(rec.calls) != 0 {
 		t.Fatalf("got %+v calls %v", ce, rec.calls)
 	}
 	expectNoop(t, r, "b")
 	// Non-synchronizing literal over the limit: fatal.
-	r = newReader("a APPEND x {11+}\r\n01234567890\r\n", lim)
+	r = newReader("a LOGIN x {11+}\r\n01234567890\r\n", lim)
 	ce = readErr(t, r, rec.cont)
 	if ce.Tag != "a" || !ce.Fatal || ce.Code != "TOOBIG" {
 		t.Fatalf("got %#v", ce)
 	}
-	// A number that does not fit in 63 bits is just too large.
+	// A number that does not fit in 63 bits is just too large, for APPEND
+	// too.
 	r = newReader("a APPEND x {99999999999999999999999}\r\nb NOOP\r\n", lim)
 	ce = readErr(t, r, nil)
 	if !ce.No || ce.Code != "TOOBIG" {
@@ -512,5 +515,109 @@ func TestParseLiteralAnn(t *testing.T) {
 		if ok != tt.ok || got != tt.want {
 			t.Errorf("%q: got %+v %v, want %+v %v", tt.in, got, ok, tt.want, tt.ok)
 		}
+	}
+}
+
+// APPEND literals are messages: MaxMessageSize bounds each, MaxAppendSize
+// the whole command; other commands keep MaxLiteralSize and MaxCommandSize.
+func TestReadCommandAppendLimits(t *testing.T) {
+	lim := Limits{MaxLiteralSize: 10, MaxCommandSize: 50, MaxMessageSize: 100, MaxAppendSize: 250}
+	body := strings.Repeat("m", 100)
+
+	// A 100-octet message is fine for APPEND, too large for LOGIN.
+	rec := &recorder{}
+	r := newReader("a APPEND x {100}\r\n"+body+"\r\nb LOGIN {100}\r\nc NOOP\r\n", lim)
+	cmd := mustRead(t, r, rec.cont)
+	if cmd.Name != "APPEND" || len(cmd.segs) != 2 || cmd.segs[0].lit.Size != 100 {
+		t.Fatalf("APPEND: %+v", cmd)
+	}
+	ce := readErr(t, r, rec.cont)
+	if ce.Tag != "b" || ce.Code != "TOOBIG" || !ce.No || ce.Fatal {
+		t.Fatalf("LOGIN {100}: got %#v", ce)
+	}
+	if len(rec.calls) != 1 { // the continuation for APPEND only
+		t.Fatalf("calls %v", rec.calls)
+	}
+	expectNoop(t, r, "c")
+
+	// One octet over MaxMessageSize: NO [TOOBIG] before the client sends
+	// it (RFC 7889 4), and the next command is read normally.
+	r = newReader("a APPEND x {101}\r\nb NOOP\r\n", lim)
+	ce = readErr(t, r, nil)
+	if ce.Tag != "a" || ce.Code != "TOOBIG" || !ce.No || ce.Fatal {
+		t.Fatalf("APPEND {101}: got %#v", ce)
+	}
+	expectNoop(t, r, "b")
+
+	// MULTIAPPEND: two messages (about 230 octets in all) exceed
+	// MaxCommandSize but not MaxAppendSize.
+	r = newReader("a APPEND x {100}\r\n"+body+" (\\Seen) {100}\r\n"+body+"\r\nb NOOP\r\n", lim)
+	cmd = mustRead(t, r, nil)
+	if len(cmd.segs) != 3 || cmd.segs[1].lit.Size != 100 {
+		t.Fatalf("MULTIAPPEND: %d segments", len(cmd.segs))
+	}
+	cmd.Close()
+	expectNoop(t, r, "b")
+	// A third one crosses MaxAppendSize: NO [TOOBIG] for a synchronizing
+	// literal, whose octets never come.
+	r = newReader("a APPEND x {100}\r\n"+body+" {100}\r\n"+body+" {100}\r\nb NOOP\r\n", lim)
+	ce = readErr(t, r, nil)
+	if ce.Tag != "a" || ce.Code != "TOOBIG" || !ce.No || ce.Fatal || ce.Text != "command too long" {
+		t.Fatalf("MULTIAPPEND over MaxAppendSize: got %#v", ce)
+	}
+	expectNoop(t, r, "b")
+
+	// "UID APPEND" is not APPEND: the general bounds apply.
+	r = newReader("a UID APPEND x {100}\r\nb NOOP\r\n", lim)
+	ce = readErr(t, r, nil)
+	if ce.Tag != "a" || !ce.No || ce.Code != "TOOBIG" {
+		t.Fatalf("UID APPEND: got %#v", ce)
+	}
+	expectNoop(t, r, "b")
+}
+
+// CommandName tells a ContinuationFunc which command it is serving.
+func TestReaderCommandName(t *testing.T) {
+	var r *Reader
+	var seen []string
+	cont := func(tag string, size int64, sync bool) error {
+		name, uid := r.CommandName()
+		if uid {
+			name = "UID " + name
+		}
+		seen = append(seen, tag+" "+name)
+		return nil
+	}
+	r = newReader("a APPEND x {1}\r\nm\r\nb uid search text {1+}\r\nz\r\nc login {1}\r\nu {1}\r\np\r\n", Limits{})
+	for _, want := range []string{"APPEND", "SEARCH", "LOGIN"} {
+		cmd := mustRead(t, r, cont)
+		if cmd.Name != want {
+			t.Fatalf("got %q, want %q", cmd.Name, want)
+		}
+		if name, _ := r.CommandName(); name != "" {
+			t.Fatalf("CommandName after the command: %q", name)
+		}
+	}
+	want := []string{"a APPEND", "b UID SEARCH", "c LOGIN", "c LOGIN"}
+	if !slices.Equal(seen, want) {
+		t.Fatalf("got %q, want %q", seen, want)
+	}
+}
+
+// The defaults: small literals outside APPEND, 64 MiB messages, and a
+// MULTIAPPEND bound of 1 GiB (or one message and a margin when larger).
+func TestLimitsDefaults(t *testing.T) {
+	l := Limits{}.withDefaults()
+	if l.MaxLiteralSize != 64<<10 || l.MaxCommandSize != 64<<10+1<<20 ||
+		l.MaxMessageSize != 64<<20 || l.MaxAppendSize != 1<<30 {
+		t.Fatalf("defaults: %+v", l)
+	}
+	l = Limits{MaxMessageSize: 2 << 30}.withDefaults()
+	if l.MaxAppendSize != 2<<30+1<<20 {
+		t.Fatalf("MaxAppendSize for 2 GiB messages: %d", l.MaxAppendSize)
+	}
+	l = Limits{MaxMessageSize: math.MaxInt64}.withDefaults()
+	if l.MaxAppendSize != math.MaxInt64 {
+		t.Fatalf("MaxAppendSize does not saturate: %d", l.MaxAppendSize)
 	}
 }
