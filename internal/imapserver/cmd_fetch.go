@@ -185,6 +185,23 @@ func (s *Session) newFetchPlan(items []imapwire.FetchItem, uid bool, changedSinc
 // fetchUIDs answers the FETCH for the given UIDs of the view, in batches.
 // It reports whether some of them no longer exist in the store.
 func (s *Session) fetchUIDs(uids []uint32, p *fetchPlan) (missing bool, err error) {
+	if p.entryOnly && !p.hasFlags && !p.hasModSeq && p.changedSince == 0 && !s.cmdUID {
+		// UID alone comes from the view, which keeps a message another
+		// session expunged until its EXPUNGE may be sent (RFC 9051
+		// 7.5.1): such a message is still answered (RFC 2180 4.1.1), so
+		// the command needs no NO [EXPUNGEISSUED]. (A UID FETCH may send
+		// the EXPUNGE instead.)
+		var rec store.Record
+		for _, uid := range uids {
+			if msn := s.msn(uid); msn != 0 {
+				rec.UID = uid
+				if err := s.writeFetch(msn, &rec, p, false); err != nil {
+					return false, err
+				}
+			}
+		}
+		return false, nil
+	}
 	if p.entryOnly && len(uids) >= entriesThreshold {
 		return s.fetchEntries(uids, p)
 	}

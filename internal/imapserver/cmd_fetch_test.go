@@ -408,8 +408,9 @@ func TestFetchObjectIDAndPreview(t *testing.T) {
 func fmtID(n int64) string { return strconv.FormatInt(n, 10) }
 
 // TestFetchExpungedElsewhere: while A has the mailbox selected, B expunges
-// message 2. A's FETCH gets no EXPUNGE (RFC 9051 7.5.1), data for the
-// messages that remain and NO [EXPUNGEISSUED]; the EXPUNGE comes at NOOP.
+// message 2. A's FETCH gets no EXPUNGE (RFC 9051 7.5.1): a FETCH of UID
+// alone still answers it from the view; one that needs stored data answers
+// the messages that remain and NO [EXPUNGEISSUED]; the EXPUNGE comes at NOOP.
 func TestFetchExpungedElsewhere(t *testing.T) {
 	ts, a := fixtureServer(t)
 	b := ts.rawLogin(t, "alice")
@@ -417,10 +418,17 @@ func TestFetchExpungedElsewhere(t *testing.T) {
 	b.expectCmd(`t STORE 2 +FLAGS.SILENT (\Deleted)`, "t OK STORE completed")
 	b.expectCmd("u EXPUNGE", "* 2 EXPUNGE", "u OK EXPUNGE completed")
 
+	// UID alone is known from the view: the message is still answered
+	// (RFC 2180 4.1.1).
 	a.expectCmd("a FETCH 1:3 UID",
 		"* 1 FETCH (UID 1)",
+		"* 2 FETCH (UID 2)",
 		"* 3 FETCH (UID 3)",
-		"a NO [EXPUNGEISSUED] Some messages were expunged")
+		"a OK FETCH completed")
+	a.expectCmd("a2 FETCH 1:3 (UID FLAGS)",
+		"* 1 FETCH (UID 1 FLAGS (\\Recent))",
+		"* 3 FETCH (UID 3 FLAGS (\\Recent))",
+		"a2 NO [EXPUNGEISSUED] Some messages were expunged")
 	// STORE and SEARCH do not send it either.
 	a.expectCmd(`b STORE 3 +FLAGS (\Flagged)`, `* 3 FETCH (FLAGS (\Flagged \Recent))`, "b OK STORE completed")
 	a.expectCmd("c SEARCH ALL", "* SEARCH 1 3 4", "c OK SEARCH completed")

@@ -222,9 +222,10 @@ next:
 func (s *Session) runSearch(prog *search.Program, keys []imapwire.SearchKey, uid bool) ([]uint32, error) {
 	sel := s.sel
 	env := &search.Env{
-		MaxSeq:   uint32(len(sel.uids)),
-		Now:      time.Now(),
-		Location: time.Local,
+		MaxSeq: uint32(len(sel.uids)),
+		Now:    time.Now(),
+		// Location nil: internal dates compare in the zone they were
+		// appended with, as FETCH INTERNALDATE shows them.
 	}
 	if len(sel.uids) > 0 {
 		env.MaxUID = sel.uids[len(sel.uids)-1]

@@ -106,6 +106,13 @@ func (s *Session) selectMailbox(cmd *imapwire.Command, readOnly bool) error {
 			return errFromStore(err)
 		}
 	}
+	if readOnly && !s.rev2 && len(sel.uids) > 0 && st.FirstRecentUID != 0 && st.FirstRecentUID <= sel.lastUID() {
+		// RFC 3501 6.3.2: EXAMINE must not take \Recent away, yet its
+		// RECENT counts the messages that have it; this session shows
+		// them without claiming them.
+		sel.recent = []recentRange{{max(sel.uids[0], st.FirstRecentUID), sel.lastUID()}}
+		sel.firstRecent = sel.recent[0].lo
+	}
 	s.state = stateSelected
 
 	s.writeFlagsResponse()

@@ -62,6 +62,34 @@ func TestSelectRev1(t *testing.T) {
 		"b OK [READ-WRITE] SELECT completed")
 }
 
+// TestExamineShowsRecent: EXAMINE counts and shows the messages that are
+// \Recent without taking the flag (RFC 3501 6.3.2), so STATUS and a later
+// SELECT still see them recent.
+func TestExamineShowsRecent(t *testing.T) {
+	ts := newTestServer(t)
+	v := selectFixture(t, ts)
+	c := ts.rawLogin(t, "alice")
+	c.expectCmd("a EXAMINE INBOX",
+		fixtureFlags,
+		"* OK [PERMANENTFLAGS ()] No permanent flags permitted",
+		"* 3 EXISTS",
+		"* 3 RECENT",
+		"* OK [UNSEEN 2] First unseen.",
+		"* OK [UIDVALIDITY "+v+"] UIDs valid",
+		"* OK [UIDNEXT 4] Predicted next UID",
+		"a OK [READ-ONLY] EXAMINE completed")
+	c.expectCmd("b FETCH 2 FLAGS", `* 2 FETCH (FLAGS (\Recent))`, "b OK FETCH completed")
+	c.expectCmd("c CLOSE", "c OK CLOSE completed")
+	c.expectCmd("d STATUS INBOX (RECENT)", "* STATUS INBOX (RECENT 3)", "d OK STATUS completed")
+	c.cmd("e SELECT INBOX")
+	c.expectCmd("f STATUS INBOX (RECENT)", "* STATUS INBOX (RECENT 0)", "f OK STATUS completed")
+	// Once a read-write session took them, EXAMINE sees none.
+	c2 := ts.rawLogin(t, "alice")
+	if !hasLine(c2.cmd("g EXAMINE INBOX"), "* 0 RECENT") {
+		t.Error("EXAMINE after SELECT: want * 0 RECENT")
+	}
+}
+
 func TestSelectRev2(t *testing.T) {
 	ts := newTestServer(t)
 	v := selectFixture(t, ts)

@@ -265,11 +265,11 @@ func (s *Session) recentCount() uint32 {
 	return uint32(n)
 }
 
-// isRecent tells whether uid is \Recent in this session (IMAP4rev1,
-// read-write only).
+// isRecent tells whether uid is \Recent in this session (IMAP4rev1; a
+// read-only session shows what it found recent at EXAMINE).
 func (s *Session) isRecent(uid uint32) bool {
 	sel := s.sel
-	if sel == nil || sel.readOnly || s.rev2 || uid < sel.firstRecent || sel.firstRecent == 0 {
+	if sel == nil || s.rev2 || uid < sel.firstRecent || sel.firstRecent == 0 {
 		return false
 	}
 	for _, r := range sel.recent {

@@ -30,6 +30,26 @@ func (c *evalCtx) matchBody(needle string) (bool, error) {
 	return false, nil
 }
 
+// matchPartHeaders is the MIME-header third of TEXT: the string occurs in
+// the header of some body part, at any depth. The body is loaded if needed.
+func (c *evalCtx) matchPartHeaders(needle string) (bool, error) {
+	if err := c.loadBody(); err != nil {
+		return false, err
+	}
+	if len(c.partHdrs) < len(c.partHdrRaw) {
+		// Folded on first use: a BODY-only search never pays for it.
+		for _, h := range c.partHdrRaw[len(c.partHdrs):] {
+			c.partHdrs = append(c.partHdrs, headerText(h))
+		}
+	}
+	for _, t := range c.partHdrs {
+		if t.contains(needle) {
+			return true, nil
+		}
+	}
+	return false, nil
+}
+
 // loadBody reads the message once and prepares the comparison text of each
 // searchable part.
 func (c *evalCtx) loadBody() error {
@@ -67,6 +87,14 @@ func (c *evalCtx) collect(raw []byte, p *message.Part, depth int) {
 	switch {
 	case p.IsMultipart():
 		for _, ch := range p.Parts {
+			// The MIME header of each child (Content-Type, a file name in
+			// Content-Disposition...) is searched by TEXT, not by BODY:
+			// RFC 9051 6.4.4 TEXT covers "the header or body", and the
+			// part headers are neither the body text nor the top-level
+			// header. Dovecot matches them the same way.
+			if hdr, ok := span(raw, ch.HeaderStart, ch.BodyStart); ok && len(hdr) > 0 {
+				c.partHdrRaw = append(c.partHdrRaw, hdr)
+			}
 			c.collect(raw, ch, depth+1)
 		}
 	case p.Message != nil:

@@ -58,6 +58,7 @@ type node struct {
 	day    int32 // calendar date as dayKey
 	ranges []imapwire.SeqRange
 	saved  bool // "$"
+	addr   bool // FROM, TO, CC, BCC: the envelope's addresses count too
 	sub    []node
 	cost   uint8
 }
@@ -172,7 +173,7 @@ func compileKey(k *imapwire.SearchKey) (node, error) {
 			// RFC 9051 6.4.4: the empty string is a substring of anything.
 			return node{op: opAll}, nil
 		}
-		return node{op: opHeader, field: field, str: foldString(k.Value), cost: costHeader}, nil
+		return node{op: opHeader, field: field, str: foldString(k.Value), cost: costHeader, addr: field != "subject"}, nil
 	}
 	switch op {
 	case "ALL":

@@ -58,6 +58,8 @@ type evalCtx struct {
 
 	bodyLoaded bool
 	bodyTexts  []textSeg // decoded text parts and nested headers, for BODY/TEXT
+	partHdrRaw [][]byte  // MIME headers of body parts (slices of the body), for TEXT only
+	partHdrs   []textSeg // partHdrRaw in comparison form, built on first use
 }
 
 func (c *evalCtx) reset() {
@@ -72,6 +74,7 @@ func (c *evalCtx) reset() {
 	c.hdrText, c.hdrTextSet = textSeg{}, false
 	c.bodyLoaded = false
 	c.bodyTexts = nil
+	c.partHdrRaw, c.partHdrs = nil, nil
 }
 
 func (c *evalCtx) eval(n *node) (bool, error) {
@@ -141,12 +144,17 @@ func (c *evalCtx) eval(n *node) (bool, error) {
 	case opEmailID:
 		return uint64(r.MessageID) == n.num, nil
 	case opHeader:
-		return c.matchHeader(n.field, n.str), nil
+		return c.matchHeader(n.field, n.str) || (n.addr && c.matchAddresses(n.field, n.str)), nil
 	case opText:
+		// RFC 9051 6.4.4: TEXT is "in the header or body of the
+		// message"; the MIME headers of the parts count as header text.
 		if c.matchHeaderText(n.str) {
 			return true, nil
 		}
-		return c.matchBody(n.str)
+		if ok, err := c.matchBody(n.str); ok || err != nil {
+			return ok, err
+		}
+		return c.matchPartHeaders(n.str)
 	case opBody:
 		return c.matchBody(n.str)
 	case opNot:
@@ -219,17 +227,20 @@ func (c *evalCtx) inSaved(uid uint32) bool {
 	return ok
 }
 
-func (c *evalCtx) location() *time.Location {
+// inZone turns t into the zone dates are compared in: Env.Location when
+// set, else t's own zone, which for an internal date is the zone the client
+// gave in APPEND and the one FETCH INTERNALDATE shows (Dovecot does the same).
+func (c *evalCtx) inZone(t time.Time) time.Time {
 	if c.env.Location != nil {
-		return c.env.Location
+		return t.In(c.env.Location)
 	}
-	return time.UTC
+	return t
 }
 
-// internalDay is the calendar date of the internal date in the server's
-// zone (RFC 9051 6.4.4 BEFORE/ON/SINCE).
+// internalDay is the calendar date of the internal date (RFC 9051 6.4.4
+// BEFORE/ON/SINCE: "disregarding time and timezone").
 func (c *evalCtx) internalDay() int32 {
-	return dayKey(c.m.Record.InternalDate.In(c.location()))
+	return dayKey(c.inZone(c.m.Record.InternalDate))
 }
 
 // sentDay is the calendar date of the Date: header in the zone it was
@@ -249,7 +260,7 @@ func (c *evalCtx) savedDay() int32 {
 	if t.IsZero() {
 		t = c.m.Record.InternalDate
 	}
-	return dayKey(t.In(c.location()))
+	return dayKey(c.inZone(t))
 }
 
 // threshold is Now minus secs seconds, saturating for absurd intervals.

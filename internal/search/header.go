@@ -2,6 +2,8 @@ package search
 
 import (
 	"bytes"
+
+	"github.com/casier/casier/internal/message"
 )
 
 // hfield is one header field of the top-level header, by byte offsets into
@@ -205,4 +207,37 @@ func (c *evalCtx) matchHeaderText(needle string) bool {
 		c.hdrText = headerText(c.m.Record.Header)
 	}
 	return c.hdrText.contains(needle)
+}
+
+// matchAddresses is the envelope half of FROM, TO, CC and BCC: RFC 9051
+// 6.4.4 searches "the envelope structure's" field, where an address reads
+// mailbox@host whatever comments or spacing its header had (e.g.
+// "<user (c) @ (c) example.org>" is found as "user@example.org").
+func (c *evalCtx) matchAddresses(field, needle string) bool {
+	p := c.m.Record.Parsed
+	if p == nil {
+		return false
+	}
+	var list []message.Address
+	switch field {
+	case "from":
+		list = p.Envelope.From
+	case "to":
+		list = p.Envelope.To
+	case "cc":
+		list = p.Envelope.Cc
+	case "bcc":
+		list = p.Envelope.Bcc
+	}
+	var buf []byte
+	for _, a := range list {
+		if a.GroupStart || a.GroupEnd || a.Host == "" {
+			continue
+		}
+		buf = append(append(append(buf[:0], a.Mailbox...), '@'), a.Host...)
+		if containsFoldASCII(buf, needle) {
+			return true
+		}
+	}
+	return false
 }

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/casier/casier/internal/imapwire"
 	"github.com/casier/casier/internal/store"
 )
 
@@ -116,6 +117,41 @@ func TestHeaderWithoutModel(t *testing.T) {
 		got, err := Match(keys(ks("BODY", needle)), m, nil)
 		if err != nil || got != want {
 			t.Errorf("BODY %q without model: got %v %v, want %v", needle, got, err, want)
+		}
+	}
+}
+
+// TestAddressKeysUseEnvelope: FROM, TO, CC and BCC also find an address as
+// the envelope gives it (mailbox@host), however the header wrote it; HEADER
+// stays a plain substring test of the field text (RFC 9051 6.4.4).
+func TestAddressKeysUseEnvelope(t *testing.T) {
+	raw := crlf(`From: <jo.smith (work) @ (main site) corp.example>
+To: team: ann@one.example, (x) bob @ two.example ;
+Cc: "Carol" <carol@three.example>
+Subject: hi
+
+body
+`)
+	m := &Message{SeqNum: 1, Record: newRecord(t, raw)}
+	for _, c := range []struct {
+		key  imapwire.SearchKey
+		want bool
+	}{
+		{ks("FROM", "jo.smith@corp.example"), true},
+		{ks("FROM", "SMITH@CORP"), true},
+		{ks("FROM", "work"), true}, // still in the header text
+		{ks("FROM", "jo.smith@main"), false},
+		{kh("from", "jo.smith@corp.example"), false},
+		{ks("TO", "bob@two.example"), true},
+		{ks("TO", "team"), true},
+		{ks("TO", "ann@two"), false},
+		{ks("CC", "carol@three.example"), true},
+		{ks("BCC", "carol@three.example"), false},
+		{ks("SUBJECT", "jo.smith@corp.example"), false},
+	} {
+		got, err := Match(keys(c.key), m, nil)
+		if err != nil || got != c.want {
+			t.Errorf("%s %q: got %v %v, want %v", c.key.Op, c.key.Value, got, err, c.want)
 		}
 	}
 }

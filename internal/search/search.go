@@ -45,7 +45,8 @@ type Env struct {
 	// nil if none (then "$" names no message).
 	Saved []uint32
 	// Location is the time zone in which internal and save dates are turned
-	// into calendar dates for BEFORE/ON/SINCE and SAVED*. nil means UTC.
+	// into calendar dates for BEFORE/ON/SINCE and SAVED*. nil means each
+	// date's own zone (for an internal date, the zone given at APPEND).
 	Location *time.Location
 }
 

@@ -370,3 +370,31 @@ func TestConcurrentMatch(t *testing.T) {
 		}
 	}
 }
+
+// TestInternalDateOwnZone checks that, without Env.Location, BEFORE/ON/SINCE
+// use the calendar date of the internal date in the zone it was appended
+// with (what FETCH INTERNALDATE shows), not UTC's.
+func TestInternalDateOwnZone(t *testing.T) {
+	west := time.FixedZone("-0700", -7*3600)
+	rec := &store.Record{InternalDate: time.Date(2023, 5, 1, 22, 0, 0, 0, west)} // 2023-05-02 05:00Z
+	m := &Message{SeqNum: 1, Record: rec}
+	for _, tc := range []struct {
+		key  imapwire.SearchKey
+		want bool
+	}{
+		{kd("ON", "1-May-2023"), true},
+		{kd("ON", "2-May-2023"), false},
+		{kd("BEFORE", "2-May-2023"), true},
+		{kd("SINCE", "2-May-2023"), false},
+	} {
+		got, err := Match(keys(tc.key), m, &Env{})
+		if err != nil || got != tc.want {
+			t.Errorf("%s %s: got %v %v, want %v", tc.key.Op, tc.key.Date.Format("2-Jan-2006"), got, err, tc.want)
+		}
+	}
+	// An explicit server zone still wins.
+	got, _ := Match(keys(kd("ON", "2-May-2023")), m, &Env{Location: time.UTC})
+	if !got {
+		t.Error("ON 2-May-2023 with Location UTC: no match")
+	}
+}
