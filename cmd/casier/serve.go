@@ -39,7 +39,7 @@ disables that listener):
   --imaps ADDR       IMAP over TLS, host:port (default %q)
   --lmtp ADDR        LMTP delivery, host:port (default %q; not available
                      yet: accepted, nothing listens)
-  --hostname NAME    name in the greeting and the self-signed certificate
+  --hostname NAME    name the self-signed certificate is made for
                      (default: this machine's name, %q)
   --log-level LEVEL  debug, info, warn or error (default %q)
   --log-format FMT   text or json (default %q)

@@ -27,7 +27,7 @@ type Config struct {
 	LMTPAddr    string // LMTP delivery (not implemented yet)
 	MetricsAddr string // reserved for a metrics endpoint
 
-	Hostname    string // greeting, self-signed certificate name
+	Hostname    string // name the self-signed certificate is made for
 	TLSCertFile string // PEM chain; with TLSKeyFile, replaces the self-signed one
 	TLSKeyFile  string
 
