@@ -14,7 +14,9 @@ var authedCaps = []string{
 }
 
 // authedCapsTail follows APPENDLIMIT=<n> in the list.
-var authedCapsTail = []string{"UTF8=ACCEPT", "MULTIAPPEND", "BINARY", "PREVIEW", "ESEARCH"}
+// SEARCHRES (RFC 5182) is part of IMAP4rev2 (RFC 9051 6.4.4.1) and is
+// offered to IMAP4rev1 clients too.
+var authedCapsTail = []string{"UTF8=ACCEPT", "MULTIAPPEND", "BINARY", "PREVIEW", "ESEARCH", "SEARCHRES"}
 
 // capabilities is the list CAPABILITY returns in the session's state (RFC
 // 9051 6.1.1). It never depends on ENABLE (RFC 9051 6.3.1).

@@ -18,9 +18,10 @@ func init() {
 	register("UID SEARCH", stateSelected, true, cmdSearch)
 }
 
-// searchReturn holds the RETURN options of RFC 4731 / RFC 9051 6.4.4.
+// searchReturn holds the RETURN options of RFC 4731 / RFC 9051 6.4.4,
+// and SAVE of RFC 5182 (RFC 9051 6.4.4.1).
 type searchReturn struct {
-	min, max, all, count bool
+	min, max, all, count, save bool
 }
 
 // cmdSearch implements SEARCH and UID SEARCH (RFC 9051 6.4.4, RFC 3501
@@ -35,23 +36,20 @@ func cmdSearch(s *Session, cmd *imapwire.Command) error {
 	if err != nil {
 		return err
 	}
-	if err := searchCharset(d); err != nil {
-		return err
+	matches, err := s.searchMatches(d, cmd.UID)
+	if ret != nil && ret.save {
+		// RFC 5182 2.1: a SEARCH with SAVE that fails leaves "$" empty.
+		s.sel.saved = nil
+		if err == nil {
+			s.sel.saved = s.savedResult(ret, matches, cmd.UID)
+		}
 	}
-	keys, err := d.SearchKeys()
 	if err != nil {
 		return err
 	}
-	if err := d.End(); err != nil {
-		return err
-	}
-	prog, err := search.Compile(keys)
-	if err != nil {
-		return errBad("", err.Error())
-	}
-	matches, err := s.runSearch(prog, keys, cmd.UID)
-	if err != nil {
-		return err
+	if ret != nil && ret.save && *ret == (searchReturn{save: true}) {
+		// RFC 5182 2.1: SAVE alone returns no ESEARCH response.
+		return nil
 	}
 	if ret == nil && !s.rev2 {
 		w := s.w.Untagged().Atom("SEARCH")
@@ -68,6 +66,61 @@ func cmdSearch(s *Session, cmd *imapwire.Command) error {
 	return s.writeESearch(cmd.Tag, cmd.UID, ret, matches)
 }
 
+// searchMatches reads "[CHARSET x] keys" and runs the search: the
+// matching message numbers (or UIDs), ascending.
+func (s *Session) searchMatches(d *imapwire.Decoder, uid bool) ([]uint32, error) {
+	dec, err := searchCharset(d, s.utf8 && !s.rev2)
+	if err != nil {
+		return nil, err
+	}
+	keys, err := d.SearchKeys()
+	if err != nil {
+		return nil, err
+	}
+	if err := d.End(); err != nil {
+		return nil, err
+	}
+	if dec != nil {
+		if err := convertSearchKeys(keys, *dec); err != nil {
+			return nil, err
+		}
+	}
+	prog, err := search.Compile(keys)
+	if err != nil {
+		return nil, errBad("", err.Error())
+	}
+	return s.runSearch(prog, keys, uid)
+}
+
+// savedResult is what SAVE stores in "$" (RFC 5182 2.1): with MIN and/or
+// MAX as the only other options, just those messages; otherwise the whole
+// result. "$" always holds UIDs, so it survives expunges of other
+// messages.
+func (s *Session) savedResult(r *searchReturn, matches []uint32, uid bool) []uint32 {
+	if len(matches) == 0 {
+		return nil
+	}
+	picked := matches
+	if (r.min || r.max) && !r.all && !r.count {
+		picked = nil
+		if r.min {
+			picked = append(picked, matches[0])
+		}
+		if r.max && (!r.min || len(matches) > 1) {
+			picked = append(picked, matches[len(matches)-1])
+		}
+	}
+	out := make([]uint32, len(picked))
+	for i, n := range picked {
+		if uid {
+			out[i] = n
+		} else {
+			out[i] = s.sel.uids[n-1]
+		}
+	}
+	return out
+}
+
 // peekAtom consumes the next atom if it equals want (case-insensitive) and
 // reports whether it did; otherwise the decoder is left where it was.
 func peekAtom(d *imapwire.Decoder, want string) bool {
@@ -81,8 +134,8 @@ func peekAtom(d *imapwire.Decoder, want string) bool {
 }
 
 // searchReturnOpts reads an optional "RETURN (" [option *(SP option)] ")"
-// SP (RFC 4731 3.1, RFC 9051 6.4.4). SAVE needs SEARCHRES, which is not
-// offered, and the PARTIAL and RELEVANCY options are not known.
+// SP (RFC 4731 3.1, RFC 9051 6.4.4, RFC 5182 SAVE). The PARTIAL and
+// RELEVANCY options are not known.
 func searchReturnOpts(d *imapwire.Decoder) (*searchReturn, error) {
 	if !peekAtom(d, "RETURN") {
 		return nil, nil
@@ -105,6 +158,8 @@ func searchReturnOpts(d *imapwire.Decoder) (*searchReturn, error) {
 			r.all = true
 		case "COUNT":
 			r.count = true
+		case "SAVE":
+			r.save = true
 		default:
 			return errBad("", "Unsupported SEARCH return option "+opt)
 		}
@@ -114,26 +169,6 @@ func searchReturnOpts(d *imapwire.Decoder) (*searchReturn, error) {
 		return nil, err
 	}
 	return r, d.SP()
-}
-
-// searchCharset reads an optional "CHARSET" SP astring SP. Keys are
-// matched as UTF-8, which US-ASCII is a subset of; other charsets get NO
-// [BADCHARSET] with the list of those supported (RFC 9051 6.4.4, 7.1).
-func searchCharset(d *imapwire.Decoder) error {
-	if !peekAtom(d, "CHARSET") {
-		return nil
-	}
-	if err := d.SP(); err != nil {
-		return err
-	}
-	cs, err := d.AString()
-	if err != nil {
-		return err
-	}
-	if !strings.EqualFold(cs, "UTF-8") && !strings.EqualFold(cs, "US-ASCII") {
-		return errNo("BADCHARSET (US-ASCII UTF-8)", "Unsupported charset")
-	}
-	return d.SP()
 }
 
 // writeESearch writes "* ESEARCH (TAG "t") [UID] [MIN n] [MAX n] [ALL set]
@@ -230,6 +265,7 @@ func (s *Session) runSearch(prog *search.Program, keys []imapwire.SearchKey, uid
 	if len(sel.uids) > 0 {
 		env.MaxUID = sel.uids[len(sel.uids)-1]
 	}
+	env.Saved = sel.saved
 	idx := s.candidates(keys)
 	var out []uint32
 	add := func(i int) {

@@ -74,11 +74,11 @@ func TestSearchKeys(t *testing.T) {
 
 func TestSearchErrors(t *testing.T) {
 	_, c := fixtureServer(t)
-	c.expectCmd("a SEARCH CHARSET ISO-8859-1 FROM x", "a NO [BADCHARSET (US-ASCII UTF-8)] Unsupported charset")
+	c.expectCmd("a SEARCH CHARSET X-NOPE FROM x", "a NO ["+badCharsetCode+"] Unsupported charset")
 	for _, tc := range []struct{ cmd, want string }{
 		{"b SEARCH", "b BAD "},
 		{"c SEARCH FOO", "c BAD "},
-		{"d SEARCH RETURN (SAVE) ALL", "d BAD Unsupported SEARCH return option SAVE"},
+		{"d SEARCH RETURN (FOO) ALL", "d BAD Unsupported SEARCH return option FOO"},
 		{"e SEARCH RETURN (MIN", "e BAD "},
 		{"f SEARCH FROM", "f BAD "},
 		{"g SEARCH ALL)", "g BAD "},

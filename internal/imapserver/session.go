@@ -125,6 +125,11 @@ type selected struct {
 	recent   []recentRange
 	keywords []string        // keywords announced in FLAGS, in order
 	kwset    map[string]bool // lower-cased keywords, for lookups
+
+	// saved is the search result variable "$" (RFC 5182, part of RFC
+	// 9051 6.4.4.1): UIDs, ascending. It lives with the selection, so
+	// SELECT, EXAMINE, CLOSE and UNSELECT reset it to empty.
+	saved []uint32
 }
 
 // recentRange is an inclusive range of UIDs.

@@ -327,10 +327,18 @@ func (s *Session) resolveSeq(set imapwire.SeqSet, uid bool) ([]uint32, error) {
 	if sel == nil {
 		return nil, errBad("", "No mailbox selected")
 	}
-	if set.Saved {
-		return nil, errBad("", "Saved search results are not supported")
-	}
 	uids := sel.uids
+	if set.Saved {
+		// RFC 5182 2.1: "$" names the messages of the last saved search
+		// that still exist; an empty result names none, which is no error.
+		var out []uint32
+		for _, u := range sel.saved {
+			if _, ok := slices.BinarySearch(uids, u); ok {
+				out = append(out, u)
+			}
+		}
+		return out, nil
+	}
 	n := uint32(len(uids))
 	var out []uint32
 	for _, r := range set.Ranges {

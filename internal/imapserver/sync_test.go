@@ -235,9 +235,15 @@ func TestResolveSeq(t *testing.T) {
 	if _, err := empty.resolveSeq(set(r(1, 0)), false); err == nil {
 		t.Errorf("msn 1:* on empty: no error")
 	}
-	if _, err := s.resolveSeq(imapwire.SeqSet{Saved: true}, false); err == nil {
-		t.Errorf("$: no error")
+	// RFC 5182: "$" names the saved UIDs still in the view.
+	if got, err := s.resolveSeq(imapwire.SeqSet{Saved: true}, false); err != nil || len(got) != 0 {
+		t.Errorf("$ unset: %v, %v", got, err)
 	}
+	s.sel.saved = []uint32{3, 4, 20}
+	if got, err := s.resolveSeq(imapwire.SeqSet{Saved: true}, false); err != nil || !reflect.DeepEqual(got, []uint32{3, 20}) {
+		t.Errorf("$: %v, %v; want [3 20]", got, err)
+	}
+	s.sel.saved = nil
 	if s.msn(9) != 3 || s.msn(4) != 0 || s.msn(20) != 5 {
 		t.Errorf("msn: %d %d %d", s.msn(9), s.msn(4), s.msn(20))
 	}
