@@ -16,6 +16,7 @@ import (
 
 	"github.com/casier/casier/internal/auth"
 	"github.com/casier/casier/internal/config"
+	"github.com/casier/casier/internal/delivery"
 	"github.com/casier/casier/internal/imapserver"
 	"github.com/casier/casier/internal/store/sqlite"
 )
@@ -37,8 +38,8 @@ disables that listener):
                      (default %q)
   --imap ADDR        IMAP with STARTTLS, host:port (default %q)
   --imaps ADDR       IMAP over TLS, host:port (default %q)
-  --lmtp ADDR        LMTP delivery, host:port (default %q; not available
-                     yet: accepted, nothing listens)
+  --lmtp ADDR        LMTP delivery (RFC 2033), host:port or unix:/path
+                     (default %q; see docs/delivery.md)
   --hostname NAME    name the self-signed certificate is made for
                      (default: this machine's name, %q)
   --log-level LEVEL  debug, info, warn or error (default %q)
@@ -218,22 +219,41 @@ func serve(cfg config.Config, stderr io.Writer) (err error) {
 		// RFC 9051 5.4: the autologout timer must be at least 30 minutes.
 		log.Warn("idle_timeout is below the 30 minutes RFC 9051 requires", "idle_timeout", cfg.IdleTimeout)
 	}
+	var lmtp *delivery.Server
+	var lmtpLn net.Listener
 	if cfg.LMTPAddr != "" {
-		log.Info("LMTP is not available yet; not listening", "addr", cfg.LMTPAddr)
+		domains, _ := cfg.LMTPDomainList() // validated
+		lmtp = delivery.New(delivery.Options{
+			Hostname:       cfg.Hostname,
+			Domains:        domains,
+			MaxMessageSize: cfg.MaxMessageSize,
+			MaxRecipients:  cfg.LMTPMaxRecipients,
+			TempDir:        tmp,
+			Logger:         log,
+		}, st)
+		if lmtpLn, err = delivery.Listen(cfg.LMTPAddr); err != nil {
+			closeAll()
+			return fmt.Errorf("listen on %s (lmtp): %w", cfg.LMTPAddr, err)
+		}
 	}
 
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
-	errc := make(chan error, len(lns))
+	errc := make(chan error, len(lns)+1)
 	for _, l := range lns {
 		log.Info("listening", "addr", l.ln.Addr().String(), "kind", l.kind)
 		go func() { errc <- srv.Serve(l.ln, l.implicitTLS) }()
+	}
+	pending := len(lns)
+	if lmtp != nil {
+		log.Info("listening", "addr", lmtpLn.Addr().String(), "kind", "lmtp", "size_limit", lmtp.SizeLimit())
+		go func() { errc <- lmtp.Serve(lmtpLn) }()
+		pending++
 	}
 	if users, err := st.Users(ctx); err == nil && len(users) == 0 {
 		fmt.Fprintf(stderr, "casier: no users yet; add one with (password on standard input):\n  casier user add --data %s NAME\n", cfg.DataDir)
 	}
 
-	pending := len(lns)
 	var serveErr error
 	select {
 	case <-ctx.Done():
@@ -249,9 +269,22 @@ func serve(cfg config.Config, stderr io.Writer) (err error) {
 	stop()
 	sctx, cancel := context.WithTimeout(context.Background(), shutdownGrace)
 	defer cancel()
+	// LMTP and IMAP shut down together: a delivery in progress finishes
+	// (and reaches idling sessions) while IMAP sessions end theirs.
+	lmtpDone := make(chan struct{})
+	go func() {
+		defer close(lmtpDone)
+		if lmtp == nil {
+			return
+		}
+		if err := lmtp.Shutdown(sctx); err != nil {
+			log.Warn("grace period over; remaining LMTP connections closed", "err", err)
+		}
+	}()
 	if err := srv.Shutdown(sctx); err != nil {
 		log.Warn("grace period over; remaining connections closed", "err", err)
 	}
+	<-lmtpDone
 	closeAll()
 	for ; pending > 0; pending-- {
 		if err := <-errc; err != nil && serveErr == nil {

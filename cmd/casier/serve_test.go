@@ -158,11 +158,11 @@ func (ic *imapConn) cmd(tag, command string) string {
 
 func TestServe(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "data")
-	imapAddr, imapsAddr := freePort(t), freePort(t)
-	s := startServer(t, "--data", dir, "--imap", imapAddr, "--imaps", imapsAddr, "--lmtp", "127.0.0.1:24", "--hostname", "mail.test")
+	imapAddr, imapsAddr, lmtpAddr := freePort(t), freePort(t), freePort(t)
+	s := startServer(t, "--data", dir, "--imap", imapAddr, "--imaps", imapsAddr, "--lmtp", lmtpAddr, "--hostname", "mail.test")
 	s.waitLog(t, "msg=listening addr="+imapAddr+" kind=imap\n")
 	s.waitLog(t, "msg=listening addr="+imapsAddr+" kind=imaps\n")
-	s.waitLog(t, `msg="LMTP is not available yet; not listening" addr=127.0.0.1:24`)
+	s.waitLog(t, "msg=listening addr="+lmtpAddr+" kind=lmtp size_limit=67107840\n")
 	s.waitLog(t, "casier: no users yet; add one with (password on standard input):\n  casier user add --data "+dir+" NAME\n")
 
 	// IMAP (STARTTLS port): greeting.

@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"net"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -24,7 +25,7 @@ type Config struct {
 	// Listener addresses, host:port; empty disables the listener.
 	IMAPAddr    string // IMAP with STARTTLS
 	IMAPSAddr   string // IMAP over implicit TLS
-	LMTPAddr    string // LMTP delivery (not implemented yet)
+	LMTPAddr    string // LMTP delivery (RFC 2033); also "unix:/path/to/socket"
 	MetricsAddr string // reserved for a metrics endpoint
 
 	Hostname    string // name the self-signed certificate is made for
@@ -43,6 +44,13 @@ type Config struct {
 	MaxMessageSize int64         // bytes of one message (RFC 7889 APPENDLIMIT)
 	MaxConnsPerIP  int           // concurrent connections from one client address
 	IdleTimeout    time.Duration // RFC 9051 5.4: at least 30 minutes
+
+	// LMTP delivery (see package delivery). LMTPDomains lists the domains
+	// whose addresses map to accounts by local part, comma separated, as
+	// the file gives them (see LMTPDomainList); empty accepts any domain.
+	// A string, not a slice, so that Config stays comparable.
+	LMTPDomains       string
+	LMTPMaxRecipients int // RCPT commands accepted per transaction
 
 	// Login throttling (see package auth).
 	FailFreeAttempts int
@@ -65,22 +73,24 @@ func Default() Config {
 		host = "localhost"
 	}
 	return Config{
-		DataDir:          "./casier-data",
-		IMAPAddr:         ":1143",
-		IMAPSAddr:        ":1993",
-		LMTPAddr:         "127.0.0.1:1024",
-		Hostname:         host,
-		LogLevel:         "info",
-		LogFormat:        "text",
-		MaxLineLength:    64 * KiB,
-		MaxLiteralSize:   64 * KiB,
-		MaxMessageSize:   64 * MiB,
-		MaxConnsPerIP:    50,
-		IdleTimeout:      30 * time.Minute,
-		FailFreeAttempts: 3,
-		FailBaseDelay:    time.Second,
-		FailMaxDelay:     30 * time.Second,
-		FailWindow:       15 * time.Minute,
+		DataDir:        "./casier-data",
+		IMAPAddr:       ":1143",
+		IMAPSAddr:      ":1993",
+		LMTPAddr:       "127.0.0.1:1024",
+		Hostname:       host,
+		LogLevel:       "info",
+		LogFormat:      "text",
+		MaxLineLength:  64 * KiB,
+		MaxLiteralSize: 64 * KiB,
+		MaxMessageSize: 64 * MiB,
+		MaxConnsPerIP:  50,
+		// RFC 5321 4.5.3.1.8: at least 100 recipients must be accepted.
+		LMTPMaxRecipients: 1000,
+		IdleTimeout:       30 * time.Minute,
+		FailFreeAttempts:  3,
+		FailBaseDelay:     time.Second,
+		FailMaxDelay:      30 * time.Second,
+		FailWindow:        15 * time.Minute,
 	}
 }
 
@@ -128,6 +138,13 @@ func (c *Config) Validate() error {
 	if c.MaxConnsPerIP <= 0 {
 		add("max_conns_per_ip must be positive")
 	}
+	if c.LMTPMaxRecipients < 100 {
+		// RFC 5321 4.5.3.1.8.
+		add("lmtp_max_recipients %d: want at least 100", c.LMTPMaxRecipients)
+	}
+	if _, err := c.LMTPDomainList(); err != nil {
+		add("lmtp_domains: %v", err)
+	}
 	if c.IdleTimeout <= 0 {
 		add("idle_timeout must be positive")
 	}
@@ -146,9 +163,16 @@ func (c *Config) Validate() error {
 	return errors.Join(errs...)
 }
 
-// checkAddr accepts "" (disabled) or host:port with a numeric port.
+// checkAddr accepts "" (disabled), host:port with a numeric port, or (for
+// the LMTP listener) "unix:" and an absolute socket path.
 func checkAddr(a string) error {
 	if a == "" {
+		return nil
+	}
+	if path, ok := strings.CutPrefix(a, "unix:"); ok {
+		if !strings.HasPrefix(path, "/") {
+			return fmt.Errorf("address %q: a unix socket path must be absolute", a)
+		}
 		return nil
 	}
 	_, port, err := net.SplitHostPort(a)
@@ -157,6 +181,41 @@ func checkAddr(a string) error {
 	}
 	if _, err := strconv.ParseUint(port, 10, 16); err != nil {
 		return fmt.Errorf("address %q: port must be a number 0-65535", a)
+	}
+	return nil
+}
+
+// LMTPDomainList returns LMTPDomains split at commas, trimmed, in lower
+// case, without duplicates; nil when it is empty.
+func (c *Config) LMTPDomainList() ([]string, error) {
+	if strings.TrimSpace(c.LMTPDomains) == "" {
+		return nil, nil
+	}
+	var out []string
+	for _, d := range strings.Split(c.LMTPDomains, ",") {
+		d = strings.ToLower(strings.TrimSpace(d))
+		if err := checkDomain(d); err != nil {
+			return nil, err
+		}
+		if !slices.Contains(out, d) {
+			out = append(out, d)
+		}
+	}
+	return out, nil
+}
+
+// checkDomain accepts a lower-case domain name made of letters, digits,
+// '-', '.' and (for internationalised names) non-ASCII UTF-8.
+func checkDomain(d string) error {
+	if d == "" || len(d) > 255 || d[0] == '.' || d[len(d)-1] == '.' || strings.Contains(d, "..") {
+		return fmt.Errorf("%q is not a domain name", d)
+	}
+	for _, r := range d {
+		switch {
+		case r >= 'a' && r <= 'z', r >= '0' && r <= '9', r == '-', r == '.', r > 0x7f:
+		default:
+			return fmt.Errorf("%q is not a lower-case domain name", d)
+		}
 	}
 	return nil
 }

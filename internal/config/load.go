@@ -38,6 +38,8 @@ var keys = []key{
 	{name: "max_message_size", set: size(func(c *Config) *int64 { return &c.MaxMessageSize })},
 	{name: "max_conns_per_ip", set: count(func(c *Config) *int { return &c.MaxConnsPerIP })},
 	{name: "idle_timeout", set: duration(func(c *Config) *time.Duration { return &c.IdleTimeout })},
+	{name: "lmtp_domains", set: domainList(func(c *Config) *string { return &c.LMTPDomains })},
+	{name: "lmtp_max_recipients", set: count(func(c *Config) *int { return &c.LMTPMaxRecipients })},
 	{name: "fail_free_attempts", set: count(func(c *Config) *int { return &c.FailFreeAttempts })},
 	{name: "fail_base_delay", set: duration(func(c *Config) *time.Duration { return &c.FailBaseDelay })},
 	{name: "fail_max_delay", set: duration(func(c *Config) *time.Duration { return &c.FailMaxDelay })},
@@ -126,6 +128,19 @@ func parse(path string, data []byte, c *Config) error {
 
 func str(f func(*Config) *string) func(*Config, string) error {
 	return func(c *Config, v string) error { *f(c) = v; return nil }
+}
+
+// domainList checks a comma-separated list of domain names (see
+// Config.LMTPDomainList); "" is the empty list.
+func domainList(f func(*Config) *string) func(*Config, string) error {
+	return func(c *Config, v string) error {
+		t := Config{LMTPDomains: v}
+		if _, err := t.LMTPDomainList(); err != nil {
+			return err
+		}
+		*f(c) = v
+		return nil
+	}
 }
 
 func oneOf(f func(*Config) *string, allowed ...string) func(*Config, string) error {

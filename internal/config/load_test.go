@@ -36,6 +36,8 @@ max_literal_size = 100MiB
 max_message_size = 52428800
 max_conns_per_ip = 10
 idle_timeout = 45m
+lmtp_domains = Example.org, example.net
+lmtp_max_recipients = 200
 fail_free_attempts = 5
 fail_base_delay = 500ms
 fail_max_delay = 1m
@@ -62,6 +64,8 @@ fail_window = 1h
 		MaxMessageSize:    52428800,
 		MaxConnsPerIP:     10,
 		IdleTimeout:       45 * time.Minute,
+		LMTPDomains:       "Example.org, example.net",
+		LMTPMaxRecipients: 200,
 		FailFreeAttempts:  5,
 		FailBaseDelay:     500 * time.Millisecond,
 		FailMaxDelay:      time.Minute,
@@ -74,7 +78,7 @@ fail_window = 1h
 		t.Fatalf("Validate: %v", err)
 	}
 	// The test sets every key there is.
-	if n := len(Keys()); n != 20 {
+	if n := len(Keys()); n != 22 {
 		t.Fatalf("%d keys; update this test", n)
 	}
 }
@@ -208,4 +212,57 @@ func FuzzLoad(f *testing.F) {
 			t.Fatalf("negative value accepted: %+v", c)
 		}
 	})
+}
+
+func TestLMTPDomains(t *testing.T) {
+	c := Default()
+	for _, tc := range []struct {
+		in   string
+		want []string
+		bad  bool
+	}{
+		{in: "", want: nil},
+		{in: "  ", want: nil},
+		{in: "Example.ORG", want: []string{"example.org"}},
+		{in: "example.org, example.net ,example.org", want: []string{"example.org", "example.net"}},
+		{in: "b\u00fccher.example", want: []string{"b\u00fccher.example"}},
+		{in: "example.org,", bad: true},
+		{in: "user@example.org", bad: true},
+		{in: "exa mple.org", bad: true},
+		{in: ".example.org", bad: true},
+	} {
+		c.LMTPDomains = tc.in
+		got, err := c.LMTPDomainList()
+		if (err != nil) != tc.bad {
+			t.Errorf("%q: err %v, want error %v", tc.in, err, tc.bad)
+			continue
+		}
+		if strings.Join(got, "|") != strings.Join(tc.want, "|") {
+			t.Errorf("%q: got %q, want %q", tc.in, got, tc.want)
+		}
+		if err := c.Validate(); (err != nil) != tc.bad {
+			t.Errorf("%q: Validate: %v", tc.in, err)
+		}
+	}
+	p := writeConf(t, "lmtp_domains = example.org, bad domain\n")
+	if err := Load(p, &c); err == nil || !strings.Contains(err.Error(), ":1: lmtp_domains:") {
+		t.Errorf("Load of a bad domain list: %v", err)
+	}
+}
+
+func TestLMTPAddrUnixSocket(t *testing.T) {
+	c := Default()
+	c.LMTPAddr = "unix:/run/casier/lmtp.sock"
+	if err := c.Validate(); err != nil {
+		t.Errorf("unix socket: %v", err)
+	}
+	c.LMTPAddr = "unix:lmtp.sock"
+	if err := c.Validate(); err == nil {
+		t.Error("relative unix socket path accepted")
+	}
+	c = Default()
+	c.LMTPMaxRecipients = 99
+	if err := c.Validate(); err == nil {
+		t.Error("lmtp_max_recipients 99 accepted")
+	}
 }
