@@ -3,112 +3,109 @@ package delivery
 import (
 	"context"
 	"errors"
-	"fmt"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/emersion/go-smtp"
 
 	"github.com/casier/casier/internal/auth"
 	"github.com/casier/casier/internal/store"
 )
 
-// maxPathLen bounds a path between its angle brackets: RFC 5321 4.5.3.1.3
-// allows 256 octets including the brackets. The bound also keeps the
-// trace fields we prepend within traceReserve.
+// maxPathLen bounds a mailbox: RFC 5321 4.5.3.1.3 allows 256 octets for a
+// path, angle brackets included. The bound also keeps the trace fields we
+// prepend within traceReserve.
 const maxPathLen = 254
 
-// path is a parsed reverse-path (MAIL FROM) or forward-path (RCPT TO).
+// path is a mailbox from MAIL FROM or RCPT TO, as go-smtp hands it over:
+// source route dropped, a quoted local part unquoted.
 type path struct {
-	raw    string // the mailbox as sent, quoting kept, source route dropped; "" is the null reverse-path <>
+	addr   string // as go-smtp gives it; the key of the per-recipient status
 	local  string // the local part, unquoted
-	domain string // lower case; "" for a bare local part such as <Postmaster>
+	domain string // lower case
+	header string // addr written back in RFC 5321 4.1.2 syntax, for our header fields
 }
 
-// parsePath parses `<mailbox>` at the start of s (RFC 5321 4.1.2) and
-// returns it with the text that follows (the parameters). A source route
-// (`<@a,@b:user@c>`) is accepted and dropped (RFC 5321 C). A mailbox
-// without a domain is accepted: LMTP clients such as Postfix may send bare
-// local parts, and RFC 5321 4.1.1.3 requires <Postmaster>.
-func parsePath(s string) (p path, rest string, err error) {
-	if !strings.HasPrefix(s, "<") {
-		return p, "", errors.New("want <address>")
+// errNonASCII is the reply to a UTF-8 address in a transaction opened
+// without SMTPUTF8 (RFC 6531 3.4).
+var errNonASCII = errors.New("non-ASCII address without SMTPUTF8")
+
+// splitPath checks a mailbox parsed by go-smtp and splits it. go-smtp
+// only requires local@domain, so everything that could end up in a header
+// field we write (control characters, invalid UTF-8) or that is not a
+// domain is refused here. The local part is what precedes the last "@":
+// a quoted local part may hold "@" itself.
+func splitPath(s string, smtputf8 bool) (path, error) {
+	if len(s) > maxPathLen {
+		return path{}, errors.New("address too long")
 	}
-	s = s[1:]
-	if strings.HasPrefix(s, ">") {
-		return p, s[1:], nil // null path
+	if !utf8.ValidString(s) {
+		return path{}, errors.New("address is not UTF-8")
 	}
-	if strings.HasPrefix(s, "@") {
-		i := strings.IndexByte(s, ':')
-		if i < 0 {
-			return p, "", errors.New("bad source route")
-		}
-		s = s[i+1:]
-	}
-	// The local part: a quoted string or a dot-string.
-	i := 0
-	if strings.HasPrefix(s, `"`) {
-		var b strings.Builder
-		for i = 1; ; i++ {
-			if i >= len(s) {
-				return p, "", errors.New("unterminated quoted string")
-			}
-			c := s[i]
-			if c == '\\' {
-				i++
-				if i >= len(s) {
-					return p, "", errors.New("unterminated quoted string")
-				}
-				b.WriteByte(s[i])
-				continue
-			}
-			if c == '"' {
-				i++
-				break
-			}
-			b.WriteByte(c)
-		}
-		p.local = b.String()
-	} else {
-		for i < len(s) && s[i] != '@' && s[i] != '>' {
-			if strings.IndexByte(`()<[]:;\,"`, s[i]) >= 0 || s[i] <= ' ' {
-				return p, "", fmt.Errorf("character %q not allowed in a local part", s[i])
-			}
-			i++
-		}
-		p.local = s[:i]
-	}
-	if p.local == "" {
-		return p, "", errors.New("empty local part")
-	}
-	if i < len(s) && s[i] == '@' {
-		j := strings.IndexByte(s[i:], '>')
-		if j < 0 {
-			return p, "", errors.New("missing >")
-		}
-		p.domain = strings.ToLower(s[i+1 : i+j])
-		if p.domain == "" || strings.ContainsAny(p.domain, " \t<@") {
-			return p, "", errors.New("bad domain")
-		}
-		i += j
-	}
-	if i >= len(s) || s[i] != '>' {
-		return p, "", errors.New("missing >")
-	}
-	p.raw = s[:i]
-	rest = s[i+1:]
-	if len(p.raw) > maxPathLen {
-		return path{}, "", errors.New("address too long")
-	}
-	// Control characters would end up inside a header field we write
-	// (Return-Path, Delivered-To); nothing legitimate has them.
-	for _, c := range []byte(p.raw) {
+	for _, c := range []byte(s) {
 		if c < ' ' || c == 0x7f {
-			return path{}, "", errors.New("control character in address")
+			return path{}, errors.New("control character in address")
 		}
 	}
-	if !utf8.ValidString(p.raw) {
-		return path{}, "", errors.New("address is not UTF-8")
+	if !smtputf8 && !isASCII(s) {
+		return path{}, errNonASCII
 	}
-	return p, rest, nil
+	i := strings.LastIndexByte(s, '@')
+	if i <= 0 {
+		return path{}, errors.New("address without a domain")
+	}
+	p := path{addr: s, local: s[:i], domain: strings.ToLower(s[i+1:])}
+	if !validDomain(p.domain) {
+		return path{}, errors.New("bad domain")
+	}
+	p.header = quoteLocal(p.local) + "@" + s[i+1:]
+	return p, nil
+}
+
+// validDomain accepts a host name (RFC 5321 4.1.2 Domain; U-labels too,
+// RFC 6531 3.3) or an address literal in brackets.
+func validDomain(d string) bool {
+	if inner, ok := strings.CutPrefix(d, "["); ok {
+		inner, ok = strings.CutSuffix(inner, "]")
+		return ok && inner != "" && !strings.ContainsAny(inner, `[]\ `)
+	}
+	if d == "" || d[0] == '.' || d[len(d)-1] == '.' || strings.Contains(d, "..") {
+		return false
+	}
+	for _, c := range []byte(d) {
+		if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-' || c == '.' || c == '_' || c >= 0x80) {
+			return false
+		}
+	}
+	return true
+}
+
+// quoteLocal writes a local part as a Dot-string when it is one, else as
+// a Quoted-string (RFC 5321 4.1.2), so that `"a b"@example.org` keeps its
+// quotes in Return-Path and Delivered-To.
+func quoteLocal(l string) string {
+	dot := l != "" && l[0] != '.' && l[len(l)-1] != '.' && !strings.Contains(l, "..")
+	for _, c := range []byte(l) {
+		// atext (RFC 5322 3.2.3), plus UTF-8 (RFC 6531 3.3).
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c >= 0x80 ||
+			strings.IndexByte("!#$%&'*+-/=?^_`{|}~.", c) >= 0) {
+			dot = false
+			break
+		}
+	}
+	if dot {
+		return l
+	}
+	var b strings.Builder
+	b.WriteByte('"')
+	for _, c := range []byte(l) {
+		if c == '"' || c == '\\' {
+			b.WriteByte('\\')
+		}
+		b.WriteByte(c)
+	}
+	b.WriteByte('"')
+	return b.String()
 }
 
 // isASCII reports whether s has only 7-bit characters.
@@ -123,41 +120,50 @@ func isASCII(s string) bool {
 
 // recipient is an accepted RCPT: the account and mailbox its copy goes to.
 type recipient struct {
-	addr    string // as sent, for Delivered-To and the per-recipient reply
+	path
 	user    store.User
 	acct    store.Account
 	mailbox store.Mailbox
 }
 
+// replyErr builds a reply with its enhanced status code (RFC 3463).
+func replyErr(code int, class, subject, detail int, msg string) *smtp.SMTPError {
+	return &smtp.SMTPError{Code: code, EnhancedCode: smtp.EnhancedCode{class, subject, detail}, Message: msg}
+}
+
+func errTempFail() *smtp.SMTPError {
+	return replyErr(451, 4, 3, 0, "temporary failure, try again later")
+}
+
 // resolve maps an address to an account and a mailbox, or to the reply
 // that refuses it. The rules (docs/delivery.md):
-//   - `user@domain` with domain in Options.Domains, any domain when that
-//     list is empty, and a bare `user` all name account `user` (user names
-//     are case-insensitive: auth.NormalizeUsername);
+//   - `user@domain` with domain in Options.Domains, or any domain when
+//     that list is empty, names account `user` (user names are
+//     case-insensitive: auth.NormalizeUsername);
 //   - `user+detail` delivers into mailbox "detail" when it exists (exact
 //     name, except that INBOX is case-insensitive), otherwise into INBOX.
-func (s *Server) resolve(ctx context.Context, p path) (recipient, *reply) {
-	r := recipient{addr: p.raw}
-	if p.domain != "" && len(s.domains) > 0 && !s.domains[p.domain] {
-		return r, &reply{550, "5.1.2", "<" + p.raw + "> domain not served here"}
+func (s *Server) resolve(ctx context.Context, p path) (recipient, *smtp.SMTPError) {
+	r := recipient{path: p}
+	if len(s.domains) > 0 && !s.domains[p.domain] {
+		return r, replyErr(550, 5, 1, 2, "<"+p.addr+"> domain not served here")
 	}
 	name, detail, _ := strings.Cut(p.local, "+")
 	name = auth.NormalizeUsername(name)
 	if auth.ValidateUsername(name) != nil {
-		return r, &reply{550, "5.1.1", "<" + p.raw + "> no such user"}
+		return r, replyErr(550, 5, 1, 1, "<"+p.addr+"> no such user")
 	}
 	u, err := s.st.User(ctx, name)
 	if errors.Is(err, store.ErrNotFound) {
-		return r, &reply{550, "5.1.1", "<" + p.raw + "> no such user"}
+		return r, replyErr(550, 5, 1, 1, "<"+p.addr+"> no such user")
 	}
 	if err != nil {
 		s.log.Error("lmtp: looking up user", "user", name, "err", err)
-		return r, &replyTempFail
+		return r, errTempFail()
 	}
 	r.user = u
 	if r.acct, err = s.st.Account(ctx, u.ID); err != nil {
 		s.log.Error("lmtp: opening account", "user", name, "err", err)
-		return r, &replyTempFail
+		return r, errTempFail()
 	}
 	if detail != "" {
 		m, err := r.acct.Mailbox(ctx, detail)
@@ -169,12 +175,12 @@ func (s *Server) resolve(ctx context.Context, p path) (recipient, *reply) {
 			// No such folder: the message still reaches the user.
 		default:
 			s.log.Error("lmtp: looking up mailbox", "user", name, "mailbox", detail, "err", err)
-			return r, &replyTempFail
+			return r, errTempFail()
 		}
 	}
 	if r.mailbox, err = r.acct.Mailbox(ctx, "INBOX"); err != nil {
 		s.log.Error("lmtp: looking up INBOX", "user", name, "err", err)
-		return r, &replyTempFail
+		return r, errTempFail()
 	}
 	return r, nil
 }

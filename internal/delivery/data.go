@@ -1,17 +1,21 @@
 package delivery
 
 import (
-	"bufio"
 	"bytes"
 	"errors"
 	"fmt"
 	"io"
 	"os"
+
+	"github.com/emersion/go-smtp"
 )
 
 // errSpool wraps failures to keep the message (temporary file), as
 // opposed to failures to read it from the client.
 var errSpool = errors.New("spool")
+
+// errTooBig reports a message larger than the SIZE limit.
+var errTooBig = errors.New("message too big")
 
 // spool holds one message: in memory up to a limit, then in a temporary
 // file, so a large message is never held in memory while the store reads
@@ -74,62 +78,51 @@ func (s *spool) Close() {
 }
 
 // refreshEvery is how many octets of message data may arrive between two
-// extensions of the read deadline.
+// extensions of the read deadline: go-smtp sets it once per command line,
+// and a large message may take longer than Options.Timeout to arrive.
 const refreshEvery = 64 << 10
 
-// readData reads message data up to the end-of-data line and writes it,
-// dot-unstuffed (RFC 5321 4.5.2), to w. Only CRLF "." CRLF ends the data
-// (RFC 5321 4.1.1.4): a "." line after a bare LF is content, so that the
-// end cannot be smuggled with other line endings. Line endings are kept as
-// sent. Past max octets nothing more is written but the data is still read
-// to its end, and tooBig is true. n counts every octet of content, kept or
-// not. refresh is called every refreshEvery octets (to extend the read
-// deadline). An error from w is returned (after reading to the end, so the
-// connection stays in step); an error from r means the connection is gone.
-func readData(r *bufio.Reader, w io.Writer, max int64, refresh func()) (n int64, tooBig bool, err error) {
-	lineStart := true // the next octet begins a line (after CRLF)
-	prevCR := false   // the last octet read was CR
+// receive copies the message, as go-smtp's reader gives it (dot-unstuffed,
+// line endings untouched), into sp. It returns the number of octets read
+// and errTooBig past max octets (the rest is then not kept; go-smtp's own
+// limit, one octet over max, usually stops the reading there), an errSpool
+// error when the message could not be kept (the message is still read to
+// its end, so that the connection stays in step), or the reader's error
+// (the connection is gone, or a line is too long). refresh, when not nil,
+// is called every refreshEvery octets.
+func receive(r io.Reader, sp *spool, max int64, refresh func()) (n int64, err error) {
+	buf := make([]byte, 32<<10)
 	var werr error
-	var sinceRefresh int64
+	tooBig := false
+	var since int64
 	for {
-		chunk, rerr := r.ReadSlice('\n')
-		if rerr != nil && !errors.Is(rerr, bufio.ErrBufferFull) {
-			if rerr == io.EOF {
-				rerr = io.ErrUnexpectedEOF
+		m, rerr := r.Read(buf)
+		if m > 0 {
+			n += int64(m)
+			if n > max {
+				tooBig = true
 			}
-			return n, tooBig, rerr
-		}
-		// chunk is never empty: ReadSlice returns a full buffer or a line.
-		full := rerr == nil // chunk ends with '\n'
-		if lineStart && full && string(chunk) == ".\r\n" {
-			break
-		}
-		crlf := false
-		if full {
-			if len(chunk) >= 2 {
-				crlf = chunk[len(chunk)-2] == '\r'
-			} else {
-				crlf = prevCR // the CR ended the previous piece of a long line
+			if !tooBig && werr == nil {
+				_, werr = sp.Write(buf[:m])
 			}
-		}
-		prevCR = chunk[len(chunk)-1] == '\r'
-		if lineStart && chunk[0] == '.' {
-			chunk = chunk[1:]
-		}
-		lineStart = crlf
-		n += int64(len(chunk))
-		if n > max {
-			tooBig = true
-		}
-		if !tooBig && werr == nil {
-			_, werr = w.Write(chunk)
-		}
-		if sinceRefresh += int64(len(chunk)); sinceRefresh >= refreshEvery {
-			sinceRefresh = 0
-			if refresh != nil {
+			if since += int64(m); since >= refreshEvery && refresh != nil {
+				since = 0
 				refresh()
 			}
 		}
+		if rerr == io.EOF {
+			break
+		}
+		if rerr == smtp.ErrDataTooLarge {
+			tooBig = true
+			break
+		}
+		if rerr != nil {
+			return n, rerr
+		}
 	}
-	return n, tooBig, werr
+	if tooBig {
+		return n, errTooBig
+	}
+	return n, werr
 }

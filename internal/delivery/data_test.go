@@ -1,158 +1,154 @@
 package delivery
 
 import (
-	"bufio"
-	"bytes"
 	"context"
+	"errors"
 	"io"
 	"log/slog"
 	"net"
 	"strings"
+	"sync"
 	"testing"
+	"testing/iotest"
 	"time"
+
+	"github.com/emersion/go-smtp"
 
 	"github.com/casier/casier/internal/store/sqlite"
 )
 
-// dotStuff is the client side of RFC 5321 4.5.2 for content that ends
-// with CRLF (or is empty).
-func dotStuff(content string) string {
-	var b strings.Builder
-	start := true
-	for i := 0; i < len(content); i++ {
-		if start && content[i] == '.' {
-			b.WriteByte('.')
-		}
-		b.WriteByte(content[i])
-		start = content[i] == '\n' && i > 0 && content[i-1] == '\r'
-	}
-	return b.String()
-}
-
-func TestReadData(t *testing.T) {
-	for _, tc := range []struct{ wire, want, rest string }{
-		{".\r\nNEXT", "", "NEXT"},
-		{"a\r\n.\r\n", "a\r\n", ""},
-		{"..\r\n...x\r\n.\r\n", ".\r\n..x\r\n", ""},
-		// A "." line after a bare LF is content, not the end (smuggling).
-		{"a\n.\r\nMAIL FROM:<x@y>\r\n.\r\n", "a\n.\r\nMAIL FROM:<x@y>\r\n", ""},
-		{"a\r\n.\n.\r\n\r\n.\r\n", "a\r\n\n.\r\n\r\n", ""},
-		{"a\r.\r\n\r\n.\r\n", "a\r.\r\n\r\n", ""},
-		{"no end", "", ""},
-	} {
-		r := bufio.NewReaderSize(strings.NewReader(tc.wire), 16)
-		var out bytes.Buffer
-		n, tooBig, err := readData(r, &out, 1<<20, nil)
-		if tc.wire == "no end" {
-			if err != io.ErrUnexpectedEOF {
-				t.Errorf("%q: err %v", tc.wire, err)
-			}
-			continue
-		}
-		rest, _ := io.ReadAll(r)
-		if err != nil || tooBig || out.String() != tc.want || n != int64(len(tc.want)) || string(rest) != tc.rest {
-			t.Errorf("%q: got %q n=%d tooBig=%v err=%v rest %q; want %q rest %q", tc.wire, out.String(), n, tooBig, err, rest, tc.want, tc.rest)
-		}
-	}
-	// Long lines across buffer boundaries, with the CR and LF split.
-	for _, l := range []int{14, 15, 16, 17, 31, 32, 33} {
-		content := "." + strings.Repeat("z", l) + "\r\n." + strings.Repeat("q", l) + "\r\n"
-		r := bufio.NewReaderSize(strings.NewReader(dotStuff(content)+".\r\n"), 16)
-		var out bytes.Buffer
-		if _, _, err := readData(r, &out, 1<<20, nil); err != nil || out.String() != content {
-			t.Errorf("len %d: got %q, %v", l, out.String(), err)
-		}
-	}
-	// Too big: everything is read, nothing past max is written.
-	r := bufio.NewReader(strings.NewReader("12345\r\n678\r\n.\r\nQUIT\r\n"))
-	var out bytes.Buffer
-	n, tooBig, err := readData(r, &out, 8, nil)
-	rest, _ := io.ReadAll(r)
-	if err != nil || !tooBig || n != 12 || out.String() != "12345\r\n" || string(rest) != "QUIT\r\n" {
-		t.Errorf("too big: n=%d tooBig=%v err=%v out %q rest %q", n, tooBig, err, out.String(), rest)
-	}
-}
-
-func FuzzReadData(f *testing.F) {
-	for _, s := range []string{"", "a\r\n", ".\r\n", "..\r\n.x\n.\r", "\r\n\r\n.\r\n", strings.Repeat("long", 20)} {
-		f.Add(s)
-	}
-	f.Fuzz(func(t *testing.T, s string) {
-		// Arbitrary input: no panic, never more content than input.
-		r := bufio.NewReaderSize(strings.NewReader(s), 16)
-		var out bytes.Buffer
-		n, _, _ := readData(r, &out, 64, nil)
-		if n > int64(len(s)) || int64(out.Len()) > n {
-			t.Fatalf("n=%d out=%d for %d input octets", n, out.Len(), len(s))
-		}
-		// Round trip: stuffed content comes back exactly.
-		content := s
-		if content != "" && !strings.HasSuffix(content, "\r\n") {
-			content += "\r\n"
-		}
-		r = bufio.NewReaderSize(strings.NewReader(dotStuff(content)+".\r\nTAIL"), 16)
-		out.Reset()
-		n, tooBig, err := readData(r, &out, 1<<20, nil)
-		rest, _ := io.ReadAll(r)
-		if err != nil || tooBig || out.String() != content || n != int64(len(content)) || string(rest) != "TAIL" {
-			t.Fatalf("round trip of %q: got %q err=%v rest %q", content, out.String(), err, rest)
-		}
-	})
-}
-
-func TestParsePath(t *testing.T) {
+func TestReceive(t *testing.T) {
 	for _, tc := range []struct {
-		in                 string
-		raw, local, domain string
-		rest               string
-		bad                bool
+		in      io.Reader
+		max     int64
+		want    string
+		n       int64
+		wantErr error
 	}{
-		{in: "<>", raw: ""},
-		{in: "<alice@Example.ORG> SIZE=1", raw: "alice@Example.ORG", local: "alice", domain: "example.org", rest: " SIZE=1"},
-		{in: "<alice>", raw: "alice", local: "alice"},
-		{in: `<"a b\"c"@example.org>`, raw: `"a b\"c"@example.org`, local: `a b"c`, domain: "example.org"},
-		{in: "<@x,@y:u+d@z>", raw: "u+d@z", local: "u+d", domain: "z"},
-		{in: "alice@example.org", bad: true},
-		{in: "<alice@example.org", bad: true},
-		{in: "<alice@>", bad: true},
-		{in: "<@example.org>", bad: true},
-		{in: "<a\x01b@example.org>", bad: true},
-		{in: `<"a` + "\r" + `b"@example.org>`, bad: true},
-		{in: "<\xff@example.org>", bad: true},
+		{in: strings.NewReader("12345678"), max: 8, want: "12345678", n: 8},
+		{in: strings.NewReader("123456789"), max: 8, n: 9, wantErr: errTooBig},
+		// go-smtp's reader at its limit.
+		{in: io.MultiReader(strings.NewReader("123"), iotest.ErrReader(smtp.ErrDataTooLarge)), max: 8, n: 3, wantErr: errTooBig},
+		{in: io.MultiReader(strings.NewReader("123"), iotest.ErrReader(io.ErrUnexpectedEOF)), max: 8, n: 3, wantErr: io.ErrUnexpectedEOF},
 	} {
-		p, rest, err := parsePath(tc.in)
+		sp := newSpool(4, t.TempDir()) // goes to a file after 4 octets
+		n, err := receive(iotest.HalfReader(tc.in), sp, tc.max, nil)
+		got, _ := io.ReadAll(sp.Reader())
+		if n != tc.n || !errors.Is(err, tc.wantErr) || tc.wantErr == nil && string(got) != tc.want {
+			t.Errorf("max %d: n=%d err=%v got %q", tc.max, n, err, got)
+		}
+		sp.Close()
+	}
+	// The deadline is extended as data arrives.
+	sp := newSpool(1<<20, t.TempDir())
+	defer sp.Close()
+	refreshed := 0
+	if _, err := receive(strings.NewReader(strings.Repeat("x", 3*refreshEvery)), sp, 1<<30, func() { refreshed++ }); err != nil || refreshed != 3 {
+		t.Fatalf("err %v, %d refreshes", err, refreshed)
+	}
+}
+
+func TestSplitPath(t *testing.T) {
+	for _, tc := range []struct {
+		in                    string
+		utf8                  bool
+		local, domain, header string
+		bad                   bool
+	}{
+		{in: "alice@Example.ORG", local: "alice", domain: "example.org", header: "alice@Example.ORG"},
+		{in: "a b\"c@example.org", local: `a b"c`, domain: "example.org", header: `"a b\"c"@example.org`},
+		{in: "a@b@example.org", local: "a@b", domain: "example.org", header: `"a@b"@example.org`},
+		{in: ".a@example.org", local: ".a", domain: "example.org", header: `".a"@example.org`},
+		{in: "u+d@[127.0.0.1]", local: "u+d", domain: "[127.0.0.1]", header: "u+d@[127.0.0.1]"},
+		{in: "bøb@exämple.org", utf8: true, local: "bøb", domain: "exämple.org", header: "bøb@exämple.org"},
+		{in: "bøb@example.org", bad: true},
+		{in: "alice", bad: true},
+		{in: "@example.org", bad: true},
+		{in: "alice@", bad: true},
+		{in: "alice@exa mple.org", bad: true},
+		{in: "alice@ex<ample.org", bad: true},
+		{in: "alice@example..org", bad: true},
+		{in: "alice@[1.2.3.4", bad: true},
+		{in: "a\x01b@example.org", bad: true},
+		{in: "a\rb@example.org", bad: true},
+		{in: "\xff@example.org", utf8: true, bad: true},
+		{in: strings.Repeat("a", 250) + "@example.org", bad: true},
+	} {
+		p, err := splitPath(tc.in, tc.utf8)
 		if (err != nil) != tc.bad {
 			t.Errorf("%q: err %v", tc.in, err)
 			continue
 		}
-		if !tc.bad && (p.raw != tc.raw || p.local != tc.local || p.domain != tc.domain || rest != tc.rest) {
-			t.Errorf("%q: got %+v rest %q", tc.in, p, rest)
+		if !tc.bad && (p.addr != tc.in || p.local != tc.local || p.domain != tc.domain || p.header != tc.header) {
+			t.Errorf("%q: got %+v", tc.in, p)
 		}
 	}
 }
 
-func FuzzParsePath(f *testing.F) {
-	for _, s := range []string{"<>", "<a@b>", `<"x\"y"@z> A=B`, "<@r:a@b>", "<a+b>"} {
+func FuzzSplitPath(f *testing.F) {
+	for _, s := range []string{"a@b", `x"y@z`, "a@[1.2.3.4]", "a+b@c", "a@b@c", "ü@ß"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
-		p, _, err := parsePath(s)
+		p, err := splitPath(s, true)
 		if err != nil {
 			return
 		}
-		if len(p.raw) > maxPathLen || strings.ContainsAny(p.raw, "\r\n\x00") || (p.raw != "" && p.local == "") {
+		// What we write into header fields stays on one line and within
+		// the trace reserve.
+		if len(p.header) > 2*maxPathLen+2 || strings.ContainsAny(p.header, "\r\n\x00") || p.local == "" || p.domain == "" {
 			t.Fatalf("%q parsed to %+v", s, p)
+		}
+		if p.local+"@"+s[len(p.local)+1:] != s {
+			t.Fatalf("%q split into %q and %q", s, p.local, p.domain)
 		}
 	})
 }
 
-// FuzzConn feeds arbitrary bytes to a connection in every state it can
-// reach; the server must not panic (a recovered panic is logged).
-func FuzzConn(f *testing.F) {
+// pipeListener hands the server the ends of in-memory pipes.
+type pipeListener struct {
+	ch   chan net.Conn
+	done chan struct{}
+	once sync.Once
+}
+
+func (l *pipeListener) Accept() (net.Conn, error) {
+	select {
+	case c := <-l.ch:
+		return c, nil
+	case <-l.done:
+		return nil, net.ErrClosed
+	}
+}
+
+func (l *pipeListener) Close() error {
+	l.once.Do(func() { close(l.done) })
+	return nil
+}
+
+func (l *pipeListener) Addr() net.Addr { return &net.UnixAddr{Name: "pipe", Net: "unix"} }
+
+// closeNotifier reports when the server closes its end.
+type closeNotifier struct {
+	net.Conn
+	once   sync.Once
+	closed chan struct{}
+}
+
+func (c *closeNotifier) Close() error {
+	c.once.Do(func() { close(c.closed) })
+	return c.Conn.Close()
+}
+
+// FuzzSession feeds arbitrary bytes to a connection, reaching every state
+// (greeting, transaction, DATA, BDAT); the server must not panic (go-smtp
+// recovers and logs) and must end the connection when the client does.
+func FuzzSession(f *testing.F) {
 	for _, s := range []string{
-		"LHLO x\r\nMAIL FROM:<a@b>\r\nRCPT TO:<alice>\r\nDATA\r\nhi\r\n.\r\nQUIT\r\n",
+		"LHLO x\r\nMAIL FROM:<a@b>\r\nRCPT TO:<alice@x.org>\r\nDATA\r\nhi\r\n.\r\nQUIT\r\n",
 		"LHLO x\r\nMAIL FROM:<> SIZE=99999999999999999999\r\nRCPT TO:<\"\r\n",
-		"lhlo x\nmail from:<a@b> smtputf8=1\nrcpt to:<alice+x/y@example.org>\ndata\n.\r\n",
+		"lhlo x\nmail from:<a@b> smtputf8\nrcpt to:<alice+x/y@example.org>\nrcpt to:<alice+x/y@example.org>\nbdat 3\nabcBDAT 0 LAST\r\n",
+		"LHLO x\r\nMAIL FROM:<a@b>\r\nRCPT TO:<alice@b>\r\nDATA\r\n" + strings.Repeat("y", 5000) + "\r\n.\r\nRSET\r\n",
 	} {
 		f.Add(s)
 	}
@@ -165,18 +161,28 @@ func FuzzConn(f *testing.F) {
 		f.Fatal(err)
 	}
 	logs := &lockedBuffer{}
-	srv := New(Options{Timeout: time.Second, MaxMessageSize: 4096, TempDir: f.TempDir(),
+	srv := New(Options{Timeout: time.Second, MaxMessageSize: 4096, MaxLineLength: 1000, TempDir: f.TempDir(),
 		Logger: slog.New(slog.NewTextHandler(logs, nil))}, st)
+	ln := &pipeListener{ch: make(chan net.Conn), done: make(chan struct{})}
+	go srv.Serve(ln)
+	defer func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		srv.Shutdown(ctx)
+	}()
 	f.Fuzz(func(t *testing.T, s string) {
 		a, b := net.Pipe()
-		c := newConn(srv, a)
-		done := make(chan struct{})
-		go func() { c.serve(); close(done) }()
+		sc := &closeNotifier{Conn: a, closed: make(chan struct{})}
+		ln.ch <- sc
 		go io.Copy(io.Discard, b)
 		b.SetWriteDeadline(time.Now().Add(time.Second))
 		io.WriteString(b, s)
 		b.Close()
-		<-done
+		select {
+		case <-sc.closed:
+		case <-time.After(5 * time.Second):
+			t.Fatal("connection not closed by the server")
+		}
 		if strings.Contains(logs.String(), "panic") {
 			t.Fatalf("panic:\n%s", logs.String())
 		}

@@ -3,45 +3,45 @@ package delivery
 import (
 	"context"
 	"errors"
-	"fmt"
 	"io"
 	"strings"
+
+	"github.com/emersion/go-smtp"
 
 	"github.com/casier/casier/internal/store"
 )
 
 // traceFields returns the header fields prepended to a recipient's copy:
 // Return-Path with the envelope sender (RFC 5321 4.4, RFC 5322 3.6.7; the
-// null sender gives "<>"), then Delivered-To with the recipient as the
-// client sent it (the custom of Postfix and Dovecot, which also lets a
-// mail loop be recognised). Ours come first; Return-Path fields already in
-// the message are left below them, so a reader that takes the topmost
-// finds the one this delivery wrote.
+// null sender gives "<>"), then Delivered-To with the recipient (the
+// custom of Postfix and Dovecot, which also lets a mail loop be
+// recognised). Ours come first; Return-Path fields already in the message
+// are left below them, so a reader that takes the topmost finds the one
+// this delivery wrote.
 func traceFields(from, to string) string {
 	return "Return-Path: <" + from + ">\r\nDelivered-To: " + to + "\r\n"
 }
 
-// deliver appends the message once for each recipient and returns the
-// replies in the order of the recipients. A recipient named twice in the
-// transaction gets one copy and the same reply twice.
-func (c *conn) deliver(tx *transaction, sp *spool) []reply {
-	out := make([]reply, len(tx.rcpts))
-	done := make(map[string]int) // address -> index of its first reply
-	for i, r := range tx.rcpts {
-		if j, ok := done[r.addr]; ok {
-			out[i] = out[j]
-			continue
+// deliver appends the message once for each recipient and sets the
+// statuses in the order of the recipients. A recipient named twice in the
+// transaction gets one copy and the same status twice (go-smtp wants one
+// SetStatus per RCPT).
+func (s *session) deliver(sp *spool, status smtp.StatusCollector) {
+	done := make(map[string]*smtp.SMTPError)
+	for _, r := range s.rcpts {
+		rp, ok := done[r.addr]
+		if !ok {
+			rp = s.deliverOne(r, sp)
+			done[r.addr] = rp
 		}
-		done[r.addr] = i
-		out[i] = c.deliverOne(tx, r, sp)
+		status.SetStatus(r.addr, rp)
 	}
-	return out
 }
 
-func (c *conn) deliverOne(tx *transaction, r recipient, sp *spool) reply {
-	ctx, cancel := context.WithTimeout(context.Background(), c.srv.opts.Timeout)
+func (s *session) deliverOne(r recipient, sp *spool) *smtp.SMTPError {
+	ctx, cancel := context.WithTimeout(s.srv.ctx, s.srv.opts.Timeout)
 	defer cancel()
-	trace := traceFields(tx.from.raw, r.addr)
+	trace := traceFields(s.from.header, r.header)
 	appendTo := func(m store.Mailbox) (store.AppendResult, error) {
 		return r.acct.Append(ctx, m.ID, store.AppendRequest{
 			Body: io.MultiReader(strings.NewReader(trace), sp.Reader()),
@@ -57,31 +57,31 @@ func (c *conn) deliverOne(tx *transaction, r recipient, sp *spool) reply {
 			res, err = appendTo(m)
 		}
 	}
-	var rp reply
+	var rp *smtp.SMTPError
 	switch {
 	case err == nil:
-		rp = reply{250, "2.0.0", "<" + r.addr + "> delivered"}
+		rp = replyErr(250, 2, 0, 0, "delivered")
 	case errors.Is(err, store.ErrOverQuota):
-		rp = reply{552, "5.2.2", "<" + r.addr + "> mailbox full"}
+		rp = replyErr(552, 5, 2, 2, "mailbox full")
 	case errors.Is(err, store.ErrTooBig):
-		rp = reply{552, "5.3.4", "<" + r.addr + "> message too big"}
+		rp = replyErr(552, 5, 3, 4, "message too big")
 	default:
-		rp = reply{451, "4.3.0", "<" + r.addr + "> temporary failure, try again later"}
+		rp = errTempFail()
 	}
-	c.logDelivery(tx, r, sp.Size(), rp, res.UID, err)
+	s.logDelivery(r, sp.Size(), rp, res.UID, err)
 	return rp
 }
 
 // logDelivery writes the one log line of a recipient's delivery.
-func (c *conn) logDelivery(tx *transaction, r recipient, size int64, rp reply, uid uint32, err error) {
+func (s *session) logDelivery(r recipient, size int64, rp *smtp.SMTPError, uid uint32, err error) {
 	attrs := []any{
-		"remote", c.remote,
-		"from", tx.from.raw,
+		"remote", s.remote,
+		"from", s.from.addr,
 		"to", r.addr,
 		"user", r.user.Name,
 		"mailbox", r.mailbox.Name,
 		"size", size,
-		"result", fmt.Sprintf("%d %s", rp.code, rp.ext),
+		"result", result(rp),
 	}
 	if uid != 0 {
 		attrs = append(attrs, "uid", uid)
@@ -89,9 +89,9 @@ func (c *conn) logDelivery(tx *transaction, r recipient, size int64, rp reply, u
 	if err != nil {
 		attrs = append(attrs, "err", err)
 	}
-	if rp.code >= 400 && rp.code < 500 {
-		c.srv.log.Warn("lmtp delivery", attrs...)
+	if rp.Code >= 400 && rp.Code < 500 {
+		s.srv.log.Warn("lmtp delivery", attrs...)
 		return
 	}
-	c.srv.log.Info("lmtp delivery", attrs...)
+	s.srv.log.Info("lmtp delivery", attrs...)
 }

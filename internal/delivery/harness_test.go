@@ -166,10 +166,12 @@ func dial(t *testing.T, addr string) *client {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { nc.Close() })
-	c := &client{t: t, nc: nc, r: bufio.NewReader(nc)}
-	c.expect("220 mx.test LMTP Casier ready")
+	c := &client{t: t, nc: nc, r: newReader(nc)}
+	c.expect("220 mx.test LMTP Service Ready")
 	return c
 }
+
+func newReader(nc net.Conn) *bufio.Reader { return bufio.NewReader(nc) }
 
 func (c *client) send(lines ...string) {
 	c.t.Helper()
@@ -210,12 +212,38 @@ func (c *client) expect(want ...string) {
 	}
 }
 
-// lhlo greets and checks the capability list.
+// lhlo greets and checks go-smtp's capability list; size is the SIZE
+// advertised (one more than Server.SizeLimit).
 func (c *client) lhlo(size int64) {
 	c.t.Helper()
 	c.send("LHLO client.test")
-	c.expect("250-mx.test", "250-PIPELINING", "250-ENHANCEDSTATUSCODES", "250-8BITMIME", "250-SMTPUTF8",
-		"250 SIZE "+itoa(size))
+	c.expect(lhloReply(size)...)
+}
+
+func lhloReply(size int64) []string {
+	return []string{"250-Hello client.test", "250-PIPELINING", "250-8BITMIME", "250-ENHANCEDSTATUSCODES",
+		"250-CHUNKING", "250-SMTPUTF8", "250-SIZE " + itoa(size), "250 LIMITS RCPTMAX=1000"}
+}
+
+// The replies go-smtp writes itself.
+const (
+	goAhead = "354 Go ahead. End your data with <CR><LF>.<CR><LF>"
+	bye     = "221 2.0.0 Bye"
+)
+
+func mailOK(addr string) string { return "250 2.0.0 Roger, accepting mail from <" + addr + ">" }
+func rcptOK(addr string) string { return "250 2.0.0 I'll make sure <" + addr + "> gets this" }
+
+// defaultSize is the SIZE advertised with the default MaxMessageSize.
+const defaultSize = 64<<20 - traceReserve + 1
+
+// expectEOF checks that the server closed the connection.
+func (c *client) expectEOF() {
+	c.t.Helper()
+	c.nc.SetReadDeadline(time.Now().Add(testTimeout))
+	if l, err := c.r.ReadString('\n'); err != io.EOF {
+		c.t.Fatalf("got %q, %v; want the end of the connection", l, err)
+	}
 }
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }

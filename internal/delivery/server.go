@@ -1,6 +1,11 @@
 // Package delivery receives mail over LMTP (RFC 2033) and stores it with
 // store.Account.Append.
 //
+// The protocol (command parsing, replies, dot-unstuffing, SIZE, BDAT) is
+// go-smtp's server in LMTP mode; this package supplies the session (the
+// address rules, the storing, the log), a listener that tracks the
+// connections, and the shutdown.
+//
 // Invariants:
 //   - A recipient gets 250 after DATA only once its copy is durable:
 //     Append returns after the body is fsync'd and the metadata transaction
@@ -12,15 +17,9 @@
 //   - The message is read once, into memory up to Options.MemoryLimit and
 //     into a temporary file beyond, then appended for each recipient with
 //     its own trace fields in front (Return-Path, Delivered-To).
-//   - Shutdown never cuts a command in progress: connections waiting for
-//     a command get 421 and are closed; busy ones finish the command (a
-//     DATA included) and are closed before the next.
-//
-// The protocol is implemented here rather than with go-smtp's server: that
-// server refuses a recipient without a domain (`RCPT TO:<alice>`, and the
-// <Postmaster> RFC 5321 4.1.1.3 requires) before the backend sees it,
-// refuses a message of exactly its SIZE limit, and its Shutdown waits for
-// idle connections instead of closing them.
+//   - Shutdown never cuts a message being received: connections waiting
+//     for a command get 421 and are closed; one receiving a message
+//     finishes it, answers, and gets 421 before its next command.
 package delivery
 
 import (
@@ -35,19 +34,21 @@ import (
 	"sync"
 	"time"
 
+	"github.com/emersion/go-smtp"
+
 	"github.com/casier/casier/internal/store"
 )
 
 // Options configures a Server. Zero values take the defaults shown.
 type Options struct {
-	// Hostname is announced in the greeting and the LHLO reply.
+	// Hostname is announced in the greeting.
 	Hostname string
 	// Domains served (lower case); addresses in other domains get 550
 	// 5.1.2. Empty: any domain, the local part alone names the account.
 	Domains []string
 	// MaxMessageSize is the largest message stored, trace fields included
-	// (the store's own limit); the SIZE advertised (RFC 1870) is
-	// traceReserve less. Default 64 MiB.
+	// (the store's own limit); the largest message accepted from the
+	// client is traceReserve less (SizeLimit). Default 64 MiB.
 	MaxMessageSize int64
 	// MaxRecipients bounds RCPT commands per transaction (452 4.5.3 past
 	// it). Default 1000; RFC 5321 4.5.3.1.8 wants at least 100.
@@ -55,6 +56,12 @@ type Options struct {
 	// MaxConns bounds concurrent connections (421 4.3.2 past it).
 	// Default 100.
 	MaxConns int
+	// MaxLineLength bounds a line, command or message, CRLF included.
+	// RFC 5321 4.5.3.1.6 sets 1000 octets for a message line; longer lines
+	// exist in the wild, so the default is 64 KiB. A longer line in a
+	// message refuses it (500 5.5.2 for each recipient), and go-smtp then
+	// closes the connection.
+	MaxLineLength int
 	// Timeout is how long the server waits for a command or for more
 	// message data (RFC 5321 4.5.3.2.7 asks for at least 5 minutes), and
 	// bounds the store calls of one recipient. Default 5 minutes.
@@ -78,14 +85,20 @@ type Server struct {
 	st      store.Store
 	log     *slog.Logger
 	domains map[string]bool
-	sizeMax int64 // largest message accepted from the client (SIZE)
+	sizeMax int64 // largest message accepted from the client
+	smtp    *smtp.Server
+
+	// ctx bounds store calls; cancelled when Shutdown's grace period ends.
+	ctx    context.Context
+	cancel context.CancelFunc
 
 	mu       sync.Mutex
 	closing  bool
 	lns      map[net.Listener]struct{}
 	conns    map[*conn]struct{}
 	serving  sync.WaitGroup // Serve loops
-	handlers sync.WaitGroup // connections
+	handlers sync.WaitGroup // connections, until go-smtp closes them
+	busy     sync.WaitGroup // LMTPData calls (BDAT runs one beside the connection)
 }
 
 // New returns a Server; call Serve for each listener.
@@ -101,6 +114,9 @@ func New(opts Options, st store.Store) *Server {
 	}
 	if opts.MaxConns <= 0 {
 		opts.MaxConns = 100
+	}
+	if opts.MaxLineLength <= 0 {
+		opts.MaxLineLength = 64 << 10
 	}
 	if opts.Timeout <= 0 {
 		opts.Timeout = 5 * time.Minute
@@ -124,14 +140,47 @@ func New(opts Options, st store.Store) *Server {
 		lns:     make(map[net.Listener]struct{}),
 		conns:   make(map[*conn]struct{}),
 	}
+	s.ctx, s.cancel = context.WithCancel(context.Background())
 	for _, d := range opts.Domains {
 		s.domains[strings.ToLower(d)] = true
 	}
+	srv := smtp.NewServer(backend{s})
+	srv.LMTP = true
+	srv.Domain = opts.Hostname
+	// go-smtp's reader refuses a message of exactly MaxMessageBytes
+	// octets (it stops at the limit without looking for the end of the
+	// data), so the limit is one more than the largest message accepted;
+	// a message of that size is refused by receive (and at MAIL, by
+	// session.Mail). The SIZE advertised is that limit.
+	srv.MaxMessageBytes = s.sizeMax + 1
+	srv.MaxRecipients = opts.MaxRecipients
+	srv.MaxLineLength = opts.MaxLineLength
+	srv.ReadTimeout = opts.Timeout
+	srv.WriteTimeout = opts.Timeout
+	srv.EnableSMTPUTF8 = true
+	srv.ErrorLog = errorLog{log}
+	s.smtp = srv
 	return s
 }
 
-// SizeLimit is the SIZE the server advertises: the largest message, in
-// octets as sent after dot-unstuffing, it accepts.
+// errorLog passes go-smtp's messages (accept and connection errors,
+// recovered panics) to the log.
+type errorLog struct{ log *slog.Logger }
+
+func (l errorLog) Printf(format string, v ...any) { l.print(fmt.Sprintf(format, v...)) }
+func (l errorLog) Println(v ...any)               { l.print(strings.TrimSuffix(fmt.Sprintln(v...), "\n")) }
+
+func (l errorLog) print(msg string) {
+	if strings.HasPrefix(msg, "panic") {
+		l.log.Error("lmtp: " + msg)
+		return
+	}
+	l.log.Warn("lmtp: " + msg)
+}
+
+// SizeLimit is the largest message, in octets as sent after dot-unstuffing,
+// that the server accepts. The SIZE it advertises (RFC 1870) is one more:
+// see New.
 func (s *Server) SizeLimit() int64 { return s.sizeMax }
 
 // ErrServerClosed is returned by Serve after Shutdown.
@@ -150,73 +199,25 @@ func (s *Server) Serve(ln net.Listener) error {
 	s.serving.Add(1)
 	s.mu.Unlock()
 	defer s.serving.Done()
-
-	var delay time.Duration
-	for {
-		nc, err := ln.Accept()
-		if err != nil {
-			s.mu.Lock()
-			closing := s.closing
-			s.mu.Unlock()
-			if closing {
-				return nil
-			}
-			var ne net.Error
-			if errors.As(err, &ne) && ne.Timeout() || errors.Is(err, os.ErrDeadlineExceeded) || isTemporary(err) {
-				delay = min(max(2*delay, 5*time.Millisecond), time.Second)
-				s.log.Warn("lmtp: accept failed; retrying", "err", err, "delay", delay)
-				time.Sleep(delay)
-				continue
-			}
-			return err
-		}
-		delay = 0
-		s.start(nc)
-	}
-}
-
-// isTemporary recognises accept errors worth retrying (EMFILE, ECONNABORTED).
-func isTemporary(err error) bool {
-	t, ok := err.(interface{ Temporary() bool })
-	return ok && t.Temporary()
-}
-
-func (s *Server) start(nc net.Conn) {
-	c := newConn(s, nc)
+	err := s.smtp.Serve(&listener{Listener: ln, srv: s})
 	s.mu.Lock()
-	if s.closing {
-		s.mu.Unlock()
-		nc.Close()
-		return
-	}
-	full := len(s.conns) >= s.opts.MaxConns
-	if !full {
-		s.conns[c] = struct{}{}
-		s.handlers.Add(1)
-	}
+	closing := s.closing
 	s.mu.Unlock()
-	if full {
-		nc.SetWriteDeadline(time.Now().Add(time.Second))
-		fmt.Fprintf(nc, "421 4.3.2 %s too many connections, try again later\r\n", s.opts.Hostname)
-		nc.Close()
-		s.log.Warn("lmtp: too many connections", "remote", nc.RemoteAddr().String())
-		return
+	if closing {
+		return nil
 	}
-	go func() {
-		defer s.handlers.Done()
-		defer func() {
-			s.mu.Lock()
-			delete(s.conns, c)
-			s.mu.Unlock()
-		}()
-		c.serve()
-	}()
+	return err
 }
 
 // Shutdown stops accepting connections, closes those waiting for a
-// command (with 421) and waits for the others to finish the command in
-// progress. When ctx ends first, the remaining connections are closed and
-// ctx's error returned.
+// command (with 421) and waits for the others to finish receiving and
+// storing their message. When ctx ends first, the store calls in progress
+// are cancelled, the remaining connections closed, and ctx's error
+// returned.
+//
+// go-smtp's own Shutdown would wait for idle connections too, and its
+// Close does nothing once Shutdown was called, hence the connection
+// tracking here.
 func (s *Server) Shutdown(ctx context.Context) error {
 	s.mu.Lock()
 	s.closing = true
@@ -224,23 +225,30 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		ln.Close()
 	}
 	for c := range s.conns {
-		c.interruptIfIdle()
+		c.shutdown()
 	}
 	s.mu.Unlock()
+	// Marks go-smtp's server closed, so that its Serve returns; the
+	// waiting is ours (below), hence the context already done.
+	now, cancel := context.WithCancel(context.Background())
+	cancel()
+	s.smtp.Shutdown(now)
 
 	done := make(chan struct{})
 	go func() {
 		s.serving.Wait()
 		s.handlers.Wait()
+		s.busy.Wait()
 		close(done)
 	}()
 	select {
 	case <-done:
 		return nil
 	case <-ctx.Done():
+		s.cancel()
 		s.mu.Lock()
 		for c := range s.conns {
-			c.nc.Close()
+			c.Conn.Close() // go-smtp's handler then sees the end and calls c.Close
 		}
 		s.mu.Unlock()
 		<-done

@@ -23,7 +23,7 @@ func TestSwaks(t *testing.T) {
 		t.Fatalf("swaks: %v\n%s", err, out)
 	}
 	for _, want := range []string{
-		"<-  250 2.1.5 OK",
+		"<-  250 2.0.0 I'll make sure <alice+Work@example.org> gets this",
 		"<** 550 5.1.1 <nobody@example.org> no such user",
 		"<-  250 2.0.0 <alice@example.org> delivered",
 		"<-  250 2.0.0 <alice+Work@example.org> delivered",
