@@ -5,6 +5,8 @@ package imapserver
 //
 //	go test ./internal/imapserver -run '^$' -bench . -benchtime 20x
 //
+// Results and how they were measured: docs/benchmarks.md.
+//
 // The store is filled directly (no IMAP) with fsync off, then reopened with
 // the normal durability settings for the benchmarks themselves.
 
@@ -231,6 +233,12 @@ func BenchmarkAppend(b *testing.B) {
 	}
 }
 
+// BenchmarkSelect re-selects the 10k mailbox: the session view is built
+// from every entry, and the \Recent claim is a write.
+func BenchmarkSelect(b *testing.B) {
+	benchCommand(b, "", "SELECT INBOX")
+}
+
 func BenchmarkFetchFlagsUID(b *testing.B) {
 	benchCommand(b, "INBOX", "FETCH 1:* (FLAGS UID)")
 }
@@ -247,6 +255,21 @@ func BenchmarkFetchOneBody(b *testing.B) {
 	benchCommand(b, "INBOX", "UID FETCH 5000 BODY.PEEK[]")
 }
 
+// BenchmarkFetchBodies100 fetches a window of 100 whole bodies.
+func BenchmarkFetchBodies100(b *testing.B) {
+	benchCommand(b, "INBOX", "UID FETCH 4901:5000 BODY.PEEK[]")
+}
+
+// BenchmarkFetchNewest50 is a client's refresh of its message list: the
+// newest 50 messages with envelope and a few header fields.
+func BenchmarkFetchNewest50(b *testing.B) {
+	benchCommand(b, "INBOX", "UID FETCH 9951:* (UID FLAGS RFC822.SIZE ENVELOPE BODY.PEEK[HEADER.FIELDS (From To Subject Date)])")
+}
+
+func BenchmarkSearchUnseen(b *testing.B) {
+	benchCommand(b, "INBOX", "SEARCH UNSEEN")
+}
+
 func BenchmarkSearchFlag(b *testing.B) {
 	benchCommand(b, "INBOX", "SEARCH FLAGGED")
 }
@@ -257,6 +280,24 @@ func BenchmarkSearchHeader(b *testing.B) {
 
 func BenchmarkSearchText(b *testing.B) {
 	benchCommand(b, "INBOX", "UID SEARCH BODY needlework")
+}
+
+// BenchmarkStoreOne toggles \Flagged on one message: one durable commit.
+func BenchmarkStoreOne(b *testing.B) {
+	bc := dialBench(b, "INBOX")
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		op := "+"
+		if i%2 == 1 {
+			op = "-"
+		}
+		bc.run("UID STORE 4242 " + op + "FLAGS (\\Flagged)")
+	}
+	b.StopTimer()
+	if b.N%2 == 1 {
+		bc.run("UID STORE 4242 -FLAGS.SILENT (\\Flagged)")
+	}
 }
 
 // BenchmarkStoreAll alternates +FLAGS and -FLAGS on every message so each

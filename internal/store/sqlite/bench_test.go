@@ -206,3 +206,44 @@ func BenchmarkStatus10k(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkRecordsAll10k reads every record of the 10k mailbox in the
+// batches FETCH 1:* uses (256 UIDs): the store's share of a full
+// ENVELOPE/BODYSTRUCTURE fetch or a header SEARCH. "cached" is the steady
+// state (models in the cache), "uncached" a store without the cache, so
+// every call reads and decodes the message rows.
+func BenchmarkRecordsAll10k(b *testing.B) {
+	a, in := benchMailbox(b)
+	b.Run("cached", func(b *testing.B) { benchRecordsAll(b, a, in) })
+	b.Run("uncached", func(b *testing.B) {
+		s, err := Open(bench.dir, Options{NoSweep: true, CacheSize: -1})
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer s.Close()
+		a2, _ := s.Account(ctx, a.user)
+		benchRecordsAll(b, a2.(*Account), in)
+	})
+}
+
+func benchRecordsAll(b *testing.B, a *Account, in store.MailboxID) {
+	uids := make([]uint32, benchSize)
+	for i := range uids {
+		uids[i] = uint32(i) + 1
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		n := 0
+		for start := 0; start < len(uids); start += 256 {
+			rs, err := a.Records(ctx, in, uids[start:min(start+256, len(uids))])
+			if err != nil {
+				b.Fatal(err)
+			}
+			n += len(rs)
+		}
+		if n != benchSize {
+			b.Fatal(n)
+		}
+	}
+}

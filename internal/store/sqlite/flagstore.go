@@ -39,12 +39,15 @@ func (a *Account) StoreFlags(ctx context.Context, id store.MailboxID, req store.
 				return err
 			}
 			for r.Next() {
-				var x row
+				// int64 destinations: database/sql converts to other
+				// integer types through a string.
+				var uid, fb, modseq int64
 				var k string
-				if err := r.Scan(&x.uid, &x.bits, &k, &x.modseq); err != nil {
+				if err := r.Scan(&uid, &fb, &k, &modseq); err != nil {
 					r.Close()
 					return err
 				}
+				x := row{uid: uint32(uid), bits: int(fb), modseq: uint64(modseq)}
 				if w.has(x.uid) {
 					x.kws = splitKeywords(k)
 					rows = append(rows, x)

@@ -4,12 +4,12 @@ import (
 	"bytes"
 	"context"
 	"database/sql"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"io/fs"
 	"slices"
+	"strconv"
 	"time"
 
 	"github.com/casier/casier/internal/message"
@@ -67,54 +67,89 @@ func checkMailbox(ctx context.Context, q querier, user store.UserID, id store.Ma
 	return nil
 }
 
-// Entries returns every message of the mailbox, ascending UID, in one
-// primary-key range scan of small rows.
+// Entries returns every message of the mailbox, ascending UID: from the
+// entries cache brought up to date with the changes since it was read
+// (see entriesCache), else in one primary-key range scan of small rows.
 func (a *Account) Entries(ctx context.Context, id store.MailboxID) ([]store.Entry, error) {
 	var out []store.Entry
 	err := a.s.read(ctx, func(tx *Tx) error {
 		var n int
-		if err := tx.QueryRowContext(ctx, `SELECT messages FROM mailboxes WHERE id = ? AND user_id = ?`, id, a.user).Scan(&n); err != nil {
+		var hms int64
+		if err := tx.QueryRowContext(ctx, `SELECT messages, highestmodseq FROM mailboxes WHERE id = ? AND user_id = ?`, id, a.user).Scan(&n, &hms); err != nil {
 			if err == sql.ErrNoRows {
 				return fmt.Errorf("sqlite: mailbox %d: %w", id, store.ErrNoMailbox)
 			}
 			return err
 		}
-		// uid and flags travel packed in one column: each column read
-		// costs a mutex round trip in the driver, and this loop runs once
-		// per message of the mailbox.
-		rows, err := tx.QueryContext(ctx, `SELECT (flags << 32) | uid, modseq, keywords FROM mailbox_messages WHERE mailbox_id = ? ORDER BY uid`, id)
+		ms := uint64(hms)
+		if snap := a.s.entries.get(id); snap != nil && snap.modseq <= ms {
+			if snap.modseq == ms && len(snap.entries) == n {
+				out = slices.Clone(snap.entries)
+				return nil
+			}
+			merged, ok, err := entriesDelta(ctx, tx, id, snap, n)
+			if err != nil {
+				return err
+			}
+			if ok {
+				a.s.entries.put(id, ms, merged)
+				out = slices.Clone(merged)
+				return nil
+			}
+		}
+		all, err := scanAllEntries(ctx, tx, id, n)
 		if err != nil {
 			return err
 		}
-		defer rows.Close()
-		out = make([]store.Entry, 0, n)
-		var packed int64
-		var kws sql.RawBytes // most messages have none: no allocation
-		for rows.Next() {
-			var e store.Entry
-			if err := rows.Scan(&packed, &e.ModSeq, &kws); err != nil {
-				return err
-			}
-			e.UID = uint32(packed)
-			e.Flags = flagList(int(packed>>32), string(kws))
-			out = append(out, e)
-		}
-		return rows.Err()
+		a.s.entries.put(id, ms, all)
+		out = slices.Clone(all)
+		return nil
 	})
 	return out, err
 }
 
-const recordQuery = `SELECT mm.uid, mm.flags, mm.keywords, mm.modseq, mm.message_id, mm.internal_date, mm.internal_tz,
-	mm.save_date, mm.size, msg.header, msg.parsed
-	FROM mailbox_messages mm JOIN messages msg ON msg.id = mm.message_id
-	WHERE mm.mailbox_id = ? AND mm.uid BETWEEN ? AND ? ORDER BY mm.uid`
+// scanAllEntries reads every entry of a mailbox of about n messages.
+func scanAllEntries(ctx context.Context, tx *Tx, id store.MailboxID, n int) ([]store.Entry, error) {
+	// uid and flags travel packed in one column: each column read costs a
+	// mutex round trip in the driver, and this loop runs once per message
+	// of the mailbox.
+	rows, err := tx.QueryContext(ctx, `SELECT (flags << 32) | uid, modseq, keywords FROM mailbox_messages WHERE mailbox_id = ? ORDER BY uid`, id)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := make([]store.Entry, 0, n)
+	// modseq scans into an int64: database/sql converts to other integer
+	// types through a string.
+	var packed, modseq int64
+	var kws sql.RawBytes // most messages have none: no allocation
+	for rows.Next() {
+		if err := rows.Scan(&packed, &modseq, &kws); err != nil {
+			return nil, err
+		}
+		out = append(out, store.Entry{UID: uint32(packed), Flags: flagList(int(packed>>32), string(kws)), ModSeq: uint64(modseq)})
+	}
+	return slices.Clip(out), rows.Err()
+}
+
+// entryQuery reads the per-mailbox part of records: small rows of one
+// primary-key range. uid and flags travel packed (see Entries).
+const entryQuery = `SELECT (flags << 32) | uid, keywords, modseq, message_id, internal_date, internal_tz, save_date, size
+	FROM mailbox_messages WHERE mailbox_id = ? AND uid BETWEEN ? AND ? ORDER BY uid`
+
+// modelQuery reads the header and model of the messages whose ids are
+// listed in a JSON array: one statement (prepared once) for any number of
+// ids, each found by rowid.
+const modelQuery = `SELECT id, header, parsed FROM messages WHERE id IN (SELECT value FROM json_each(?))`
 
 const insertEntry = `INSERT INTO mailbox_messages
 	(mailbox_id, uid, message_id, flags, keywords, modseq, size, internal_date, internal_tz, save_date)
 	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
 
 // Records returns the full records of the given UIDs that exist,
-// ascending, reading them by UID ranges.
+// ascending, reading them by UID ranges. Headers and models come from the
+// model cache when present, else from the messages rows in one query per
+// call; see modelCache for why they are shared and read-only.
 func (a *Account) Records(ctx context.Context, id store.MailboxID, uids []uint32) ([]store.Record, error) {
 	u, sp := spans(uids, 4)
 	var out []store.Record
@@ -125,52 +160,100 @@ func (a *Account) Records(ctx context.Context, id store.MailboxID, uids []uint32
 		}
 		w := wanted{u: u}
 		for _, s := range sp {
-			if err := scanRecords(ctx, tx, id, s, &w, &out); err != nil {
+			if err := scanEntries(ctx, tx, id, s, &w, &out); err != nil {
 				return err
 			}
 		}
-		return nil
+		return a.s.loadModels(ctx, tx, out)
 	})
 	return out, err
 }
 
-func scanRecords(ctx context.Context, tx *Tx, id store.MailboxID, s span, w *wanted, out *[]store.Record) error {
-	rows, err := tx.QueryContext(ctx, recordQuery, id, s.lo, s.hi)
+// scanEntries appends the mailbox_messages part of the records of span s.
+func scanEntries(ctx context.Context, tx *Tx, id store.MailboxID, s span, w *wanted, out *[]store.Record) error {
+	rows, err := tx.QueryContext(ctx, entryQuery, id, s.lo, s.hi)
 	if err != nil {
 		return err
 	}
 	defer rows.Close()
+	// Every destination is an int64: database/sql converts other integer
+	// types through a string (an allocation and a parse per column).
+	var packed, modseq, mid, idate, tz, sdate, size int64
+	var kws sql.RawBytes
 	for rows.Next() {
-		var r store.Record
-		var bits, tz int
-		var kws string
-		var idate, sdate int64
-		var parsed []byte
-		if err := rows.Scan(&r.UID, &bits, &kws, &r.ModSeq, &r.MessageID, &idate, &tz, &sdate, &r.Size, &r.Header, &parsed); err != nil {
+		if err := rows.Scan(&packed, &kws, &modseq, &mid, &idate, &tz, &sdate, &size); err != nil {
 			return err
 		}
-		if !w.has(r.UID) {
+		uid := uint32(packed)
+		if !w.has(uid) {
 			continue
 		}
-		r.Flags = flagList(bits, kws)
-		r.InternalDate = time.Unix(idate, 0).In(zone(tz))
-		r.SaveDate = time.Unix(sdate, 0)
-		r.Parsed = new(message.Parsed)
-		if err := json.Unmarshal(parsed, r.Parsed); err != nil {
-			return fmt.Errorf("sqlite: message %d: corrupt parsed data: %w", r.MessageID, err)
-		}
-		*out = append(*out, r)
+		*out = append(*out, store.Record{
+			Entry:        store.Entry{UID: uid, Flags: flagList(int(packed>>32), string(kws)), ModSeq: uint64(modseq)},
+			MessageID:    store.MessageID(mid),
+			InternalDate: time.Unix(idate, 0).In(zone(int(tz))),
+			SaveDate:     time.Unix(sdate, 0),
+			Size:         size,
+		})
 	}
 	return rows.Err()
 }
 
-// zone returns a location for a UTC offset in seconds: IMAP's
-// INTERNALDATE keeps the zone the date was given in (RFC 9051 2.3.3).
-func zone(off int) *time.Location {
-	if off == 0 {
-		return time.UTC
+// loadModels sets Header and Parsed of recs, from the cache or the
+// database (then caching them).
+func (s *Store) loadModels(ctx context.Context, tx *Tx, recs []store.Record) error {
+	miss := s.models.fill(recs, nil)
+	if len(miss) == 0 {
+		return nil
 	}
-	return time.FixedZone("", off)
+	// The same body may sit at several UIDs (per-user dedupe): ask once.
+	byID := make(map[store.MessageID][]int, len(miss))
+	ids := make([]byte, 0, 8*len(miss)+2)
+	ids = append(ids, '[')
+	for _, i := range miss {
+		mid := recs[i].MessageID
+		if _, ok := byID[mid]; !ok {
+			if len(ids) > 1 {
+				ids = append(ids, ',')
+			}
+			ids = strconv.AppendInt(ids, int64(mid), 10)
+		}
+		byID[mid] = append(byID[mid], i)
+	}
+	ids = append(ids, ']')
+	rows, err := tx.QueryContext(ctx, modelQuery, string(ids))
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	var raw sql.RawBytes
+	for rows.Next() {
+		var id int64
+		var header []byte
+		if err := rows.Scan(&id, &header, &raw); err != nil {
+			return err
+		}
+		mid := store.MessageID(id)
+		p, err := decodeParsed(raw)
+		if err != nil {
+			return fmt.Errorf("sqlite: message %d: corrupt parsed data: %w", mid, err)
+		}
+		if header == nil {
+			header = []byte{}
+		}
+		s.models.add(mid, header, p, costOf(header, len(raw)))
+		for _, i := range byID[mid] {
+			recs[i].Header, recs[i].Parsed = header, p
+		}
+		delete(byID, mid)
+	}
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	for mid := range byID {
+		return fmt.Errorf("sqlite: message %d: row missing", mid)
+	}
+	return nil
 }
 
 // OpenBody opens a stored message body.
@@ -254,10 +337,7 @@ func (a *Account) Append(ctx context.Context, id store.MailboxID, req store.Appe
 		return store.AppendResult{}, err
 	}
 	p := parse(raw)
-	pj, err := json.Marshal(p)
-	if err != nil {
-		return store.AppendResult{}, fmt.Errorf("sqlite: encoding parsed message: %w", err)
-	}
+	pj := encodeParsed(p)
 	var date any
 	if !p.Date.IsZero() {
 		date = p.Date.Unix()

@@ -208,14 +208,16 @@ func TestTwoProcesses(t *testing.T) {
 }
 
 // TestQueryPlans guards the cost rules: Changes reads the modseq indexes,
-// EXPUNGE the partial \Deleted index, Records and Entries the primary key.
+// EXPUNGE the partial \Deleted index, Records and Entries the primary key,
+// and the model lookup of Records finds each message by rowid.
 func TestQueryPlans(t *testing.T) {
 	s := openT(t, t.TempDir(), Options{})
 	for _, c := range []struct{ q, want string }{
 		{`SELECT uid, flags, keywords, modseq FROM mailbox_messages INDEXED BY mailbox_messages_modseq WHERE mailbox_id = 1 AND modseq > 5 ORDER BY uid`, "mailbox_messages_modseq (mailbox_id=? AND modseq>?)"},
 		{`SELECT uid FROM expunged INDEXED BY expunged_modseq WHERE mailbox_id = 1 AND modseq > 5 ORDER BY uid`, "expunged_modseq (mailbox_id=? AND modseq>?)"},
 		{`SELECT uid FROM mailbox_messages INDEXED BY mailbox_messages_deleted WHERE mailbox_id = 1 AND flags & 2 <> 0 ORDER BY uid`, "mailbox_messages_deleted"},
-		{recordQuery, "PRIMARY KEY (mailbox_id=? AND uid>? AND uid<?)"},
+		{entryQuery, "PRIMARY KEY (mailbox_id=? AND uid>? AND uid<?)"},
+		{modelQuery, "SEARCH messages USING INTEGER PRIMARY KEY (rowid=?)"},
 		{`SELECT (flags << 32) | uid, modseq, keywords FROM mailbox_messages WHERE mailbox_id = 1 ORDER BY uid`, "PRIMARY KEY (mailbox_id=?)"},
 		{`SELECT count(*) FROM messages WHERE blob = x'00'`, "sqlite_autoindex_messages_1 (blob=?)"},
 	} {

@@ -18,6 +18,12 @@
 //     concurrent collection removed it), so collection never races a
 //     delivery, even across processes.
 //   - Every mutation takes users.modseq+1 as its MODSEQ (RFC 7162).
+//   - A messages row never changes once written and its id is never reused,
+//     so its header and decoded model (messages.parsed, binary form in
+//     parsedcodec.go) are cached by MessageID (cache.go) and shared,
+//     read-only, by every Record that Records returns for that message.
+//   - Readers map the database file (mmap_size): page reads of large
+//     FETCH/SEARCH scans then cost no system call and no copy.
 package sqlite
 
 import (
@@ -60,6 +66,11 @@ type Options struct {
 	// NoSweep skips the background collection of unreferenced body files
 	// at Open (for short-lived processes such as `casier user`).
 	NoSweep bool
+	// CacheSize is the memory budget, in bytes, of the cache of decoded
+	// message models and headers shared by all accounts (see modelCache);
+	// 0 means DefaultCacheSize, negative disables it and the cache of
+	// mailbox entry lists (entriesCache).
+	CacheSize int64
 	// Hub receives changes; nil means a new hub.
 	Hub *store.Hub
 }
@@ -76,6 +87,8 @@ type Store struct {
 	blobs   *blobstore.Store
 	hub     *store.Hub
 	maxSize int64
+	models  *modelCache   // nil: disabled
+	entries *entriesCache // nil: disabled
 
 	sweepCancel context.CancelFunc
 	sweepDone   chan struct{}
@@ -105,6 +118,15 @@ func Open(dir string, opts Options) (*Store, error) {
 	}
 	if s.maxSize <= 0 {
 		s.maxSize = DefaultMaxMessageSize
+	}
+	switch {
+	case opts.CacheSize == 0:
+		s.models = newModelCache(DefaultCacheSize)
+	case opts.CacheSize > 0:
+		s.models = newModelCache(opts.CacheSize)
+	}
+	if opts.CacheSize >= 0 {
+		s.entries = newEntriesCache(defaultCachedEntries)
 	}
 	path := filepath.Join(dir, "casier.db")
 	if strings.ContainsAny(path, "?#") {
@@ -147,6 +169,7 @@ func Open(dir string, opts Options) (*Store, error) {
 	rq.Add("_pragma", busy)
 	rq.Add("_pragma", "foreign_keys(1)")
 	rq.Set("_query_only", "1")
+	rq.Add("_pragma", "mmap_size(268435456)") // address space, not memory: pages are shared with the OS cache
 	s.rdb, err = sql.Open("sqlite", "file:"+path+"?"+rq.Encode())
 	if err != nil {
 		s.wcache.close()
