@@ -3,6 +3,8 @@
 //	casier serve [flags]            run the server
 //	casier user add|passwd|del NAME manage accounts (password on stdin)
 //	casier user list                list accounts
+//	casier import USER PATH         import mbox / Maildir mail
+//	casier export USER PATH         export to Maildir++ or mbox
 //	casier version | help
 //
 // Exit codes: 0 success, 1 failure, 2 bad usage.
@@ -29,6 +31,10 @@ Usage:
   casier user passwd NAME [--data DIR] change a password; password on standard input
   casier user del NAME [--data DIR]    delete an account and all its mail
   casier user list [--data DIR]        list accounts, one per line
+  casier import USER PATH [--data DIR] import an mbox file, a Maildir(++) tree
+                                       or a directory of them (casier import --help)
+  casier export USER PATH [--data DIR] export to a Maildir++ tree or, with
+                                       --format mbox, mbox files
   casier version                       print the version
   casier help                          print this help
 `
@@ -48,6 +54,10 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return cmdServe(args[1:], stderr)
 	case "user":
 		return cmdUser(args[1:], stdin, stdout, stderr)
+	case "import":
+		return cmdImport(args[1:], stdout, stderr)
+	case "export":
+		return cmdExport(args[1:], stdout, stderr)
 	case "version", "-version", "--version":
 		fmt.Fprintln(stdout, versionString())
 		return 0

@@ -100,6 +100,8 @@ type Entry struct {
 
 // Record is everything FETCH and SEARCH usually need about one message in a
 // mailbox, all precomputed at delivery; none of it requires opening the body.
+// Header and Parsed may be shared with the engine's cache and other callers:
+// treat them as read-only.
 type Record struct {
 	Entry
 	MessageID    MessageID
@@ -212,6 +214,25 @@ type Account interface {
 	Expunge(ctx context.Context, id MailboxID, uids []uint32) ([]uint32, error)
 
 	Changes(ctx context.Context, id MailboxID, sinceModSeq uint64) (ChangeSet, error)
+
+	// AppendBatch appends msgs to one mailbox, in order, in one transaction
+	// (bulk import: casier import). Durability holds per batch: every body
+	// is durable before the single commit, and one Change is published
+	// after it. A message is skipped (its AppendResult is zero) when the
+	// mailbox already holds more than Occurrence messages with the same
+	// body, so re-running an interrupted import adds nothing twice.
+	AppendBatch(ctx context.Context, id MailboxID, msgs []BatchMessage) ([]AppendResult, error)
+}
+
+// BatchMessage is one message of Account.AppendBatch.
+type BatchMessage struct {
+	Body         []byte // the whole message, stored as is
+	Flags        []string
+	InternalDate time.Time // zero: now
+	// Occurrence counts the earlier messages of the same import into this
+	// mailbox that had the same bytes (0 for the first copy): identical
+	// messages in one source are all kept, and none is added twice.
+	Occurrence int
 }
 
 // Body is a stored message, readable at any offset.
