@@ -44,6 +44,8 @@ disables that listener):
                      (default: this machine's name, %q)
   --log-level LEVEL  debug, info, warn or error (default %q)
   --log-format FMT   text or json (default %q)
+  --metrics ADDR     Prometheus metrics at http://ADDR/metrics, host:port
+                     (default: off; see docs/configuration.md, Monitoring)
 
 Without tls_cert_file/tls_key_file in the configuration file, a self-signed
 certificate is made on first start in DIR/tls.
@@ -67,6 +69,7 @@ func cmdServe(args []string, stderr io.Writer) int {
 		"hostname":   fs.String("hostname", def.Hostname, ""),
 		"log-level":  fs.String("log-level", def.LogLevel, ""),
 		"log-format": fs.String("log-format", def.LogFormat, ""),
+		"metrics":    fs.String("metrics", def.MetricsAddr, ""),
 	}
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -109,6 +112,8 @@ func cmdServe(args []string, stderr io.Writer) int {
 			cfg.LogLevel = v
 		case "log-format":
 			cfg.LogFormat = v
+		case "metrics":
+			cfg.MetricsAddr = v
 		}
 	})
 	if err := cfg.Validate(); err != nil {
@@ -145,7 +150,9 @@ type listener struct {
 func serve(cfg config.Config, stderr io.Writer) (err error) {
 	log := newLogger(cfg, stderr)
 
-	st, err := sqlite.Open(cfg.DataDir, sqlite.Options{MaxMessageSize: cfg.MaxMessageSize})
+	// Watch: mail that casier import adds from another process reaches
+	// IDLE sessions too.
+	st, err := sqlite.Open(cfg.DataDir, sqlite.Options{MaxMessageSize: cfg.MaxMessageSize, Watch: true})
 	if err != nil {
 		return fmt.Errorf("opening store in %s: %w", cfg.DataDir, err)
 	}
@@ -177,6 +184,25 @@ func serve(cfg config.Config, stderr io.Writer) (err error) {
 		MaxDelay:     cfg.FailMaxDelay,
 		Window:       cfg.FailWindow,
 	}, log)
+	tokens, err := auth.NewTokenVerifier(auth.OAuthSettings{
+		IntrospectionURL: cfg.OAuthIntrospectionURL,
+		ClientID:         cfg.OAuthClientID,
+		ClientSecretFile: cfg.OAuthClientSecretFile,
+		JWTKeyFile:       cfg.OAuthJWTKeyFile,
+		UserClaim:        cfg.OAuthUserClaim,
+		Audience:         cfg.OAuthAudience,
+	})
+	if err != nil {
+		return fmt.Errorf("OAuth: %w", err)
+	}
+	if tokens != nil {
+		a.SetTokenVerifier(tokens)
+	}
+	ms, err := listenMetrics(cfg.MetricsAddr)
+	if err != nil {
+		return fmt.Errorf("listen on %s (metrics): %w", cfg.MetricsAddr, err)
+	}
+	defer ms.close() // for the failures below; shutdown closes it otherwise
 	srv := imapserver.New(imapserver.Config{
 		Hostname:          cfg.Hostname,
 		TLS:               tlsCfg,
@@ -188,6 +214,7 @@ func serve(cfg config.Config, stderr io.Writer) (err error) {
 		IdleTimeout:       cfg.IdleTimeout,
 		TempDir:           tmp,
 		Logger:            log,
+		Metrics:           ms.metrics(),
 	}, st, a)
 
 	// Listen on every address before serving any, so a taken port fails
@@ -230,6 +257,7 @@ func serve(cfg config.Config, stderr io.Writer) (err error) {
 			MaxRecipients:  cfg.LMTPMaxRecipients,
 			TempDir:        tmp,
 			Logger:         log,
+			Metrics:        ms.metrics(),
 		}, st)
 		if lmtpLn, err = delivery.Listen(cfg.LMTPAddr); err != nil {
 			closeAll()
@@ -250,6 +278,8 @@ func serve(cfg config.Config, stderr io.Writer) (err error) {
 		go func() { errc <- lmtp.Serve(lmtpLn) }()
 		pending++
 	}
+	ms.watch(srv, lmtp, st)
+	ms.serve(log)
 	if users, err := st.Users(ctx); err == nil && len(users) == 0 {
 		fmt.Fprintf(stderr, "casier: no users yet; add one with (password on standard input):\n  casier user add --data %s NAME\n", cfg.DataDir)
 	}
@@ -285,6 +315,7 @@ func serve(cfg config.Config, stderr io.Writer) (err error) {
 		log.Warn("grace period over; remaining connections closed", "err", err)
 	}
 	<-lmtpDone
+	ms.shutdown(sctx)
 	closeAll()
 	for ; pending > 0; pending-- {
 		if err := <-errc; err != nil && serveErr == nil {

@@ -21,6 +21,10 @@ const userUsage = `Usage:
   casier user passwd NAME [--data DIR]  change an account's password
   casier user del NAME [--data DIR]     delete an account and all its mail
   casier user list [--data DIR]         list accounts, one per line
+  casier user quota NAME [--storage SIZE] [--messages N] [--data DIR]
+                                        show an account's quota usage and
+                                        limits, or set them (SIZE: 1GiB,
+                                        500MiB...; 0 or none: no limit)
 
 add and passwd read the password from standard input: one line, the
 trailing newline removed. Names are case-insensitive and kept in lower case.
@@ -43,7 +47,7 @@ func cmdUser(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return code
 	}
 	sub := args[0]
-	nargs, ok := map[string]int{"add": 1, "passwd": 1, "del": 1, "list": 0}[sub]
+	nargs, ok := map[string]int{"add": 1, "passwd": 1, "del": 1, "list": 0, "quota": 1}[sub]
 	if !ok {
 		fmt.Fprintf(stderr, "casier user: unknown command %q\n\n"+userUsage, sub, def.DataDir)
 		return 2
@@ -51,6 +55,7 @@ func cmdUser(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("casier user "+sub, flag.ContinueOnError)
 	data := fs.String("data", def.DataDir, "")
 	configFile := fs.String("config", "", "")
+	qf := addQuotaFlags(fs, sub) // userquota.go
 	pos, err := parseInterspersed(fs, args[1:])
 	if errors.Is(err, flag.ErrHelp) {
 		fmt.Fprintf(stdout, userUsage, def.DataDir)
@@ -85,14 +90,14 @@ func cmdUser(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 			return 1
 		}
 	}
-	if err := userCommand(sub, name, cfg.DataDir, stdin, stdout, stderr); err != nil {
+	if err := userCommand(sub, name, cfg.DataDir, qf, stdin, stdout, stderr); err != nil {
 		fmt.Fprintf(stderr, "casier: %v\n", err)
 		return 1
 	}
 	return 0
 }
 
-func userCommand(sub, name, dir string, stdin io.Reader, stdout, stderr io.Writer) error {
+func userCommand(sub, name, dir string, qf quotaFlags, stdin io.Reader, stdout, stderr io.Writer) error {
 	// Only add may create a data directory: a mistyped --data for the
 	// other commands must not leave an empty store behind.
 	if sub != "add" {
@@ -127,6 +132,8 @@ func userCommand(sub, name, dir string, stdin io.Reader, stdout, stderr io.Write
 		}
 		fmt.Fprintf(stdout, "user %s deleted\n", name)
 		return nil
+	case "quota":
+		return userQuota(ctx, st, name, qf, stdout)
 	}
 
 	// add, passwd: check the name before asking for a password.
@@ -146,14 +153,26 @@ func userCommand(sub, name, dir string, stdin io.Reader, stdout, stderr io.Write
 	if err != nil {
 		return err
 	}
+	// SCRAM-SHA-256 (RFC 5802 3) needs keys derived from the password
+	// itself; they are stored beside the hash (SetPassword clears old ones).
+	keys, err := auth.SCRAMKeysFor(pw)
+	if err != nil {
+		return err
+	}
 	if sub == "add" {
 		if _, err := st.CreateUser(ctx, name, hash); err != nil {
+			return userErr(name, err)
+		}
+		if err := st.SetSCRAMKeys(ctx, name, keys); err != nil {
 			return userErr(name, err)
 		}
 		fmt.Fprintf(stdout, "user %s added\n", name)
 		return nil
 	}
 	if err := st.SetPassword(ctx, name, hash); err != nil {
+		return userErr(name, err)
+	}
+	if err := st.SetSCRAMKeys(ctx, name, keys); err != nil {
 		return userErr(name, err)
 	}
 	fmt.Fprintf(stdout, "password of %s changed\n", name)

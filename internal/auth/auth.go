@@ -12,6 +12,7 @@ package auth
 
 import (
 	"context"
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -79,6 +80,11 @@ type Authenticator struct {
 
 	dummyOnce sync.Once
 	dummyHash string
+
+	// secret keys the fake SCRAM salts of unknown users.
+	secret []byte
+	// tokens checks OAUTHBEARER and XOAUTH2 tokens; nil: not offered.
+	tokens TokenVerifier
 }
 
 // New returns an Authenticator. Zero Window and MaxEntries in cfg take
@@ -87,7 +93,41 @@ func New(st store.Store, cfg ThrottleConfig, log *slog.Logger) *Authenticator {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Authenticator{st: st, log: log, th: newThrottle(cfg), wait: sleepCtx}
+	return &Authenticator{st: st, log: log, th: newThrottle(cfg), wait: sleepCtx, secret: randomBytes(32)}
+}
+
+// randomBytes returns n random bytes; crypto/rand.Read never fails
+// (it crashes the program instead, Go 1.24).
+func randomBytes(n int) []byte {
+	b := make([]byte, n)
+	rand.Read(b)
+	return b
+}
+
+// SetTokenVerifier enables OAUTHBEARER and XOAUTH2 with v (nil disables
+// them). Call it before serving.
+func (a *Authenticator) SetTokenVerifier(v TokenVerifier) { a.tokens = v }
+
+// gate waits out the throttle delay earlier failures from remote or for
+// account owe ("" : the address only), like Login does before a check.
+func (a *Authenticator) gate(ctx context.Context, remote netip.Addr, account string) error {
+	if d := a.th.reserve(remote, account); d > 0 {
+		return a.wait(ctx, d)
+	}
+	return nil
+}
+
+// failed counts and logs a failed SASL exchange.
+func (a *Authenticator) failed(remote netip.Addr, account, mech, reason string) {
+	ipFails, acctFails := a.th.fail(remote, account)
+	a.log.Warn("login failed", "remote", remote.String(), "user", account, "mech", mech, "reason", reason,
+		"addr_failures", ipFails, "user_failures", acctFails)
+}
+
+// succeeded clears the account's failures and logs the login.
+func (a *Authenticator) succeeded(remote netip.Addr, account, mech string) {
+	a.th.succeed(account)
+	a.log.Info("login", "remote", remote.String(), "user", account, "mech", mech)
 }
 
 func sleepCtx(ctx context.Context, d time.Duration) error {

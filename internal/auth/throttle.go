@@ -98,9 +98,14 @@ func (t *throttle) reserve(ip netip.Addr, account string) time.Duration {
 	now := t.now()
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	w1 := reserve(&t.ips, ipKey(ip), now, &t.cfg)
-	w2 := reserve(&t.accts, account, now, &t.cfg)
-	return max(w1, w2)
+	w := reserve(&t.ips, ipKey(ip), now, &t.cfg)
+	if account != "" {
+		// An exchange that names no account yet (OAUTHBEARER without
+		// authzid) is throttled by address only: a shared "" key would let
+		// one attacker slow everyone's token logins.
+		w = max(w, reserve(&t.accts, account, now, &t.cfg))
+	}
+	return w
 }
 
 func reserve[K comparable](tb *table[K], k K, now time.Time, cfg *ThrottleConfig) time.Duration {
@@ -136,7 +141,11 @@ func (t *throttle) fail(ip netip.Addr, account string) (ipFails, acctFails int) 
 	now := t.now()
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	return t.ips.fail(ipKey(ip), now, t.cfg.Window), t.accts.fail(account, now, t.cfg.Window)
+	ipFails = t.ips.fail(ipKey(ip), now, t.cfg.Window)
+	if account != "" {
+		acctFails = t.accts.fail(account, now, t.cfg.Window)
+	}
+	return ipFails, acctFails
 }
 
 // succeed forgets the account's failures. The address keeps its count: a

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/url"
 	"os"
 	"slices"
 	"strconv"
@@ -26,7 +27,7 @@ type Config struct {
 	IMAPAddr    string // IMAP with STARTTLS
 	IMAPSAddr   string // IMAP over implicit TLS
 	LMTPAddr    string // LMTP delivery (RFC 2033); also "unix:/path/to/socket"
-	MetricsAddr string // reserved for a metrics endpoint
+	MetricsAddr string // Prometheus metrics over HTTP at /metrics (docs/configuration.md, Monitoring)
 
 	Hostname    string // name the self-signed certificate is made for
 	TLSCertFile string // PEM chain; with TLSKeyFile, replaces the self-signed one
@@ -57,6 +58,16 @@ type Config struct {
 	FailBaseDelay    time.Duration
 	FailMaxDelay     time.Duration
 	FailWindow       time.Duration
+
+	// OAuth 2.0 bearer tokens for AUTHENTICATE OAUTHBEARER and XOAUTH2
+	// (see package auth): either an introspection endpoint (RFC 7662) or
+	// a shared HS256 key for JWTs; neither set: not offered.
+	OAuthIntrospectionURL string
+	OAuthClientID         string // HTTP Basic credentials for the endpoint
+	OAuthClientSecretFile string
+	OAuthJWTKeyFile       string
+	OAuthUserClaim        string // claim naming the user; "": sub (JWT), username then sub (introspection)
+	OAuthAudience         string // JWT: required "aud" value; "": not checked
 }
 
 // Sizes.
@@ -160,7 +171,40 @@ func (c *Config) Validate() error {
 	if c.FailWindow <= 0 {
 		add("fail_window must be positive")
 	}
+	if c.OAuthIntrospectionURL != "" && c.OAuthJWTKeyFile != "" {
+		add("oauth_introspection_url and oauth_jwt_key_file are exclusive")
+	}
+	if c.OAuthIntrospectionURL != "" {
+		if err := checkIntrospectionURL(c.OAuthIntrospectionURL); err != nil {
+			add("oauth_introspection_url: %v", err)
+		}
+	}
+	if (c.OAuthClientID == "") != (c.OAuthClientSecretFile == "") {
+		add("oauth_client_id and oauth_client_secret_file must be set together")
+	}
 	return errors.Join(errs...)
+}
+
+// checkIntrospectionURL wants https, or http to a loopback host only:
+// every login sends a bearer token there.
+func checkIntrospectionURL(s string) error {
+	u, err := url.Parse(s)
+	if err != nil {
+		return err
+	}
+	switch {
+	case u.Host == "":
+		return fmt.Errorf("%q has no host", s)
+	case u.Scheme == "https":
+		return nil
+	case u.Scheme == "http":
+		h := u.Hostname()
+		if ip := net.ParseIP(h); h == "localhost" || ip != nil && ip.IsLoopback() {
+			return nil
+		}
+		return fmt.Errorf("%q: http is allowed for loopback hosts only; use https", s)
+	}
+	return fmt.Errorf("%q: want an https URL", s)
 }
 
 // checkAddr accepts "" (disabled), host:port with a numeric port, or (for

@@ -44,6 +44,12 @@ var keys = []key{
 	{name: "fail_base_delay", set: duration(func(c *Config) *time.Duration { return &c.FailBaseDelay })},
 	{name: "fail_max_delay", set: duration(func(c *Config) *time.Duration { return &c.FailMaxDelay })},
 	{name: "fail_window", set: duration(func(c *Config) *time.Duration { return &c.FailWindow })},
+	{name: "oauth_introspection_url", set: str(func(c *Config) *string { return &c.OAuthIntrospectionURL })},
+	{name: "oauth_client_id", set: str(func(c *Config) *string { return &c.OAuthClientID })},
+	{name: "oauth_client_secret_file", set: str(func(c *Config) *string { return &c.OAuthClientSecretFile }), path: true},
+	{name: "oauth_jwt_key_file", set: str(func(c *Config) *string { return &c.OAuthJWTKeyFile }), path: true},
+	{name: "oauth_user_claim", set: str(func(c *Config) *string { return &c.OAuthUserClaim })},
+	{name: "oauth_audience", set: str(func(c *Config) *string { return &c.OAuthAudience })},
 }
 
 // Keys returns the names of every configuration file key.

@@ -42,6 +42,12 @@ fail_free_attempts = 5
 fail_base_delay = 500ms
 fail_max_delay = 1m
 fail_window = 1h
+oauth_introspection_url = https://idp.example.org/introspect
+oauth_client_id = casier
+oauth_client_secret_file = secret
+oauth_jwt_key_file = /etc/casier/jwt.key
+oauth_user_claim = email
+oauth_audience = imap
 `)
 	c := Default()
 	if err := Load(p, &c); err != nil {
@@ -70,15 +76,27 @@ fail_window = 1h
 		FailBaseDelay:     500 * time.Millisecond,
 		FailMaxDelay:      time.Minute,
 		FailWindow:        time.Hour,
+
+		OAuthIntrospectionURL: "https://idp.example.org/introspect",
+		OAuthClientID:         "casier",
+		OAuthClientSecretFile: filepath.Join(filepath.Dir(p), "secret"),
+		OAuthJWTKeyFile:       "/etc/casier/jwt.key",
+		OAuthUserClaim:        "email",
+		OAuthAudience:         "imap",
 	}
 	if c != want {
 		t.Fatalf("Load:\n got %+v\nwant %+v", c, want)
 	}
+	// The two token checks exclude each other.
+	if err := c.Validate(); err == nil || !strings.Contains(err.Error(), "oauth_introspection_url and oauth_jwt_key_file are exclusive") {
+		t.Fatalf("Validate with both token checks: %v", err)
+	}
+	c.OAuthJWTKeyFile = ""
 	if err := c.Validate(); err != nil {
 		t.Fatalf("Validate: %v", err)
 	}
 	// The test sets every key there is.
-	if n := len(Keys()); n != 22 {
+	if n := len(Keys()); n != 28 {
 		t.Fatalf("%d keys; update this test", n)
 	}
 }
@@ -182,6 +200,9 @@ func TestValidate(t *testing.T) {
 		{func(c *Config) { c.MaxConnsPerIP = 0 }, "max_conns_per_ip must be positive"},
 		{func(c *Config) { c.IdleTimeout = 0 }, "idle_timeout must be positive"},
 		{func(c *Config) { c.FailMaxDelay = time.Millisecond }, "fail_max_delay 1ms is less than fail_base_delay 1s"},
+		{func(c *Config) { c.OAuthIntrospectionURL = "http://idp.example.org/i" }, `http is allowed for loopback hosts only`},
+		{func(c *Config) { c.OAuthIntrospectionURL = "ftp://127.0.0.1/i" }, `want an https URL`},
+		{func(c *Config) { c.OAuthClientID = "casier" }, "oauth_client_id and oauth_client_secret_file must be set together"},
 	} {
 		c := Default()
 		tc.mod(&c)
@@ -189,6 +210,7 @@ func TestValidate(t *testing.T) {
 			t.Errorf("Validate = %v; want %q", err, tc.want)
 		}
 	}
+	c.OAuthIntrospectionURL = "http://127.0.0.1:8080/introspect" // loopback may use http
 	c.IMAPAddr, c.IMAPSAddr, c.LMTPAddr = "", "[::1]:0", "127.0.0.1:24"
 	if err := c.Validate(); err != nil {
 		t.Errorf("Validate(empty and bracketed addresses) = %v", err)

@@ -5,6 +5,8 @@ import (
 	"net"
 	"sync"
 	"time"
+
+	"github.com/casier/casier/internal/metrics"
 )
 
 // listener hands go-smtp our own connection type, so that the Server
@@ -43,6 +45,9 @@ func (s *Server) track(nc net.Conn) *conn {
 		c.bye()
 		nc.Close()
 		return nil
+	}
+	if !full {
+		s.opts.Metrics.ConnOpened(metrics.KindLMTP)
 	}
 	if full {
 		nc.SetWriteDeadline(time.Now().Add(time.Second))
@@ -149,6 +154,7 @@ func (c *conn) Close() error {
 	c.srv.mu.Lock()
 	delete(c.srv.conns, c)
 	c.srv.mu.Unlock()
+	c.srv.opts.Metrics.ConnClosed(metrics.KindLMTP)
 	c.srv.handlers.Done()
 	return err
 }

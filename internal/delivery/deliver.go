@@ -8,6 +8,7 @@ import (
 
 	"github.com/emersion/go-smtp"
 
+	"github.com/casier/casier/internal/metrics"
 	"github.com/casier/casier/internal/store"
 )
 
@@ -72,8 +73,10 @@ func (s *session) deliverOne(r recipient, sp *spool) *smtp.SMTPError {
 	return rp
 }
 
-// logDelivery writes the one log line of a recipient's delivery.
+// logDelivery writes the one log line of a recipient's delivery, and
+// counts it.
 func (s *session) logDelivery(r recipient, size int64, rp *smtp.SMTPError, uid uint32, err error) {
+	s.srv.opts.Metrics.Delivery(deliveryOutcome(rp))
 	attrs := []any{
 		"remote", s.remote,
 		"from", s.from.addr,
@@ -94,4 +97,19 @@ func (s *session) logDelivery(r recipient, size int64, rp *smtp.SMTPError, uid u
 		return
 	}
 	s.srv.log.Info("lmtp delivery", attrs...)
+}
+
+// deliveryOutcome is the metrics result of a recipient's reply.
+func deliveryOutcome(rp *smtp.SMTPError) string {
+	switch {
+	case rp.Code == 250:
+		return metrics.DeliveryOK
+	case rp.Code >= 400 && rp.Code < 500:
+		return metrics.DeliveryTempFail
+	case rp.EnhancedCode == smtp.EnhancedCode{5, 2, 2}: // RFC 3463 3.3: mailbox full
+		return metrics.DeliveryOverQuota
+	case rp.EnhancedCode == smtp.EnhancedCode{5, 3, 4}: // RFC 3463 3.4: message too big
+		return metrics.DeliveryTooBig
+	}
+	return metrics.DeliveryRejected
 }

@@ -32,10 +32,12 @@ import (
 	"os"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/emersion/go-smtp"
 
+	"github.com/casier/casier/internal/metrics"
 	"github.com/casier/casier/internal/store"
 )
 
@@ -73,6 +75,8 @@ type Options struct {
 	TempDir string
 	// Logger receives one line per delivery; nil discards.
 	Logger *slog.Logger
+	// Metrics counts connections and deliveries; nil: no metrics.
+	Metrics *metrics.Metrics
 }
 
 // traceReserve is the room kept for the Return-Path and Delivered-To
@@ -99,6 +103,8 @@ type Server struct {
 	serving  sync.WaitGroup // Serve loops
 	handlers sync.WaitGroup // connections, until go-smtp closes them
 	busy     sync.WaitGroup // LMTPData calls (BDAT runs one beside the connection)
+
+	panics atomic.Int64 // recovered by go-smtp, seen through its error log
 }
 
 // New returns a Server; call Serve for each listener.
@@ -158,25 +164,33 @@ func New(opts Options, st store.Store) *Server {
 	srv.ReadTimeout = opts.Timeout
 	srv.WriteTimeout = opts.Timeout
 	srv.EnableSMTPUTF8 = true
-	srv.ErrorLog = errorLog{log}
+	srv.ErrorLog = errorLog{log, &s.panics}
 	s.smtp = srv
 	return s
 }
 
 // errorLog passes go-smtp's messages (accept and connection errors,
 // recovered panics) to the log.
-type errorLog struct{ log *slog.Logger }
+type errorLog struct {
+	log    *slog.Logger
+	panics *atomic.Int64
+}
 
 func (l errorLog) Printf(format string, v ...any) { l.print(fmt.Sprintf(format, v...)) }
 func (l errorLog) Println(v ...any)               { l.print(strings.TrimSuffix(fmt.Sprintln(v...), "\n")) }
 
 func (l errorLog) print(msg string) {
 	if strings.HasPrefix(msg, "panic") {
+		l.panics.Add(1)
 		l.log.Error("lmtp: " + msg)
 		return
 	}
 	l.log.Warn("lmtp: " + msg)
 }
+
+// RecoveredPanics is the number of panics in connection handlers that
+// go-smtp recovered so far.
+func (s *Server) RecoveredPanics() int64 { return s.panics.Load() }
 
 // SizeLimit is the largest message, in octets as sent after dot-unstuffing,
 // that the server accepts. The SIZE it advertises (RFC 1870) is one more:

@@ -9,10 +9,9 @@ import (
 	"strings"
 	"time"
 
-	"github.com/emersion/go-sasl"
-
 	"github.com/casier/casier/internal/auth"
 	"github.com/casier/casier/internal/imapwire"
+	"github.com/casier/casier/internal/store"
 )
 
 func init() {
@@ -127,12 +126,31 @@ func cmdLogin(s *Session, cmd *imapwire.Command) error {
 // login checks the password and enters the authenticated state.
 func (s *Session) login(user, pass string) error {
 	u, err := s.srv.auth.Login(s.ctx, s.remote, user, pass)
-	if errors.Is(err, auth.ErrFailed) {
-		return errNo("AUTHENTICATIONFAILED", "Authentication failed")
-	}
 	if err != nil {
-		return errFromStore(err)
+		return authError(err)
 	}
+	return s.enterAuthenticated(u)
+}
+
+// authError maps an authentication failure to its response (RFC 5530
+// codes).
+func authError(err error) error {
+	switch {
+	case errors.Is(err, auth.ErrFailed):
+		return errNo("AUTHENTICATIONFAILED", "Authentication failed")
+	case errors.Is(err, auth.ErrAuthzFailed):
+		return errNo("AUTHORIZATIONFAILED", "Authorization identity not allowed")
+	case errors.Is(err, auth.ErrChannelBinding):
+		return errNo("AUTHENTICATIONFAILED", "Channel binding failed")
+	case errors.Is(err, auth.ErrTokenUnavailable):
+		return errNo("UNAVAILABLE", "Token verification is temporarily unavailable")
+	}
+	return errFromStore(err)
+}
+
+// enterAuthenticated opens the user's account and moves to the
+// authenticated state.
+func (s *Session) enterAuthenticated(u store.User) error {
 	acct, err := s.srv.st.Account(s.ctx, u.ID)
 	if err != nil {
 		return errFromStore(err)
@@ -146,7 +164,47 @@ func (s *Session) login(user, pass string) error {
 	return nil
 }
 
-// cmdAuthenticate: RFC 9051 6.2.2, RFC 4959 (SASL-IR), RFC 4616 (PLAIN).
+// connInfo describes the connection to the SASL mechanisms: TLS state for
+// SCRAM channel binding (RFC 5802 6), and whether secrets may be sent.
+func (s *Session) connInfo() auth.ConnInfo {
+	ci := auth.ConnInfo{Remote: s.remote, PlaintextOK: s.plaintextAllowed()}
+	if tc, ok := s.conn.(*tls.Conn); ok {
+		cs := tc.ConnectionState()
+		ci.TLS = &cs
+		ci.ServerCert = s.serverCert(&cs)
+	}
+	return ci
+}
+
+// serverCert is the leaf certificate this server presented on the
+// connection (tls-server-end-point, RFC 5929 4.1). crypto/tls does not
+// report it, so it is chosen again the way the handshake did: through
+// GetCertificate when set, else the first of Certificates.
+func (s *Session) serverCert(cs *tls.ConnectionState) []byte {
+	cfg := s.srv.cfg.TLS
+	if cfg == nil {
+		return nil
+	}
+	var cert *tls.Certificate
+	if cfg.GetCertificate != nil {
+		c, err := cfg.GetCertificate(&tls.ClientHelloInfo{ServerName: cs.ServerName})
+		if err == nil {
+			cert = c
+		}
+	}
+	if cert == nil && len(cfg.Certificates) == 1 {
+		cert = &cfg.Certificates[0]
+	}
+	if cert == nil || len(cert.Certificate) == 0 {
+		// Several certificates chosen by SNI: not knowing which one was
+		// sent, tls-server-end-point is not offered.
+		return nil
+	}
+	return cert.Certificate[0]
+}
+
+// cmdAuthenticate: RFC 9051 6.2.2, RFC 4959 (SASL-IR); the mechanisms
+// live in package auth.
 func cmdAuthenticate(s *Session, cmd *imapwire.Command) error {
 	d := cmd.Args()
 	if err := d.SP(); err != nil {
@@ -173,36 +231,23 @@ func cmdAuthenticate(s *Session, cmd *imapwire.Command) error {
 	if err := d.End(); err != nil {
 		return err
 	}
-	if !strings.EqualFold(mech, sasl.Plain) {
+	ci := s.connInfo()
+	ex, err := s.srv.auth.Start(mech, ci)
+	if err != nil {
+		if !ci.PlaintextOK && (strings.EqualFold(mech, auth.MechPlain) || strings.EqualFold(mech, auth.MechLogin)) {
+			return errNo("PRIVACYREQUIRED", "Plaintext authentication is not allowed without TLS")
+		}
 		return errNo("", "Unsupported authentication mechanism")
 	}
-	if !s.plaintextAllowed() {
-		return errNo("PRIVACYREQUIRED", "Plaintext authentication is not allowed without TLS")
-	}
 
-	var loginErr error
-	srv := sasl.NewPlainServer(func(identity, username, password string) error {
-		// Logging in as someone else (proxy authorization) is not
-		// supported: an authorization identity must name the same user.
-		if identity != "" && identity != username {
-			loginErr = errNo("AUTHORIZATIONFAILED", "Authorization identity not allowed")
-			return loginErr
-		}
-		loginErr = s.login(username, password)
-		return loginErr
-	})
 	resp := ir
 	for {
-		challenge, done, err := srv.Next(resp)
+		challenge, done, err := ex.Next(s.ctx, resp)
 		if err != nil {
-			if loginErr != nil {
-				return loginErr
-			}
-			// A malformed PLAIN message (RFC 4616 2).
-			return errNo("AUTHENTICATIONFAILED", "Authentication failed")
+			return authError(err)
 		}
 		if done {
-			return nil
+			return s.enterAuthenticated(ex.User())
 		}
 		if err := s.w.Continuation(base64.StdEncoding.EncodeToString(challenge)); err != nil {
 			return errBye("Write error")
@@ -278,6 +323,19 @@ func cmdEnable(s *Session, cmd *imapwire.Command) error {
 			if !s.utf8 {
 				s.utf8 = true
 				enabled = append(enabled, "UTF8=ACCEPT")
+			}
+		case "CONDSTORE":
+			// RFC 7162 3.1: ENABLE CONDSTORE is a CONDSTORE enabling command.
+			if !s.condstore {
+				s.enableCondstore()
+				enabled = append(enabled, "CONDSTORE")
+			}
+		case "QRESYNC":
+			// RFC 7162 3.2.3: QRESYNC implies CONDSTORE.
+			if !s.qresync {
+				s.qresync = true
+				s.enableCondstore()
+				enabled = append(enabled, "QRESYNC")
 			}
 		}
 	}

@@ -59,13 +59,18 @@ func cmdFetch(s *Session, cmd *imapwire.Command) error {
 		return err
 	}
 	var changedSince uint64
+	var vanished bool
 	if d.More() {
-		if changedSince, err = s.fetchModifiers(d); err != nil {
+		if changedSince, vanished, err = s.fetchModifiers(d); err != nil {
 			return err
 		}
 	}
 	if err := d.End(); err != nil {
 		return err
+	}
+	if vanished && (!cmd.UID || changedSince == 0) {
+		// RFC 7162 3.2.6: VANISHED only in UID FETCH, with CHANGEDSINCE.
+		return errBad("", "VANISHED requires UID FETCH and CHANGEDSINCE")
 	}
 	plan, err := s.newFetchPlan(items, cmd.UID, changedSince)
 	if err != nil {
@@ -74,6 +79,11 @@ func cmdFetch(s *Session, cmd *imapwire.Command) error {
 	uids, err := s.resolveSeq(set, cmd.UID)
 	if err != nil {
 		return err
+	}
+	if vanished {
+		if err := s.fetchVanished(set, changedSince); err != nil {
+			return err
+		}
 	}
 	missing, err := s.fetchUIDs(uids, plan)
 	if err != nil {
@@ -91,23 +101,25 @@ func cmdFetch(s *Session, cmd *imapwire.Command) error {
 }
 
 // fetchModifiers parses SP "(" fetch-modifier *(SP fetch-modifier) ")"
-// (RFC 4466 2.4). The only one known is CHANGEDSINCE (RFC 7162 3.1.4.1),
-// valid once CONDSTORE is enabled.
-func (s *Session) fetchModifiers(d *imapwire.Decoder) (uint64, error) {
+// (RFC 4466 2.4): CHANGEDSINCE (RFC 7162 3.1.4.1, a CONDSTORE enabling
+// command) and VANISHED (RFC 7162 3.2.6, once QRESYNC is enabled).
+func (s *Session) fetchModifiers(d *imapwire.Decoder) (since uint64, vanished bool, err error) {
 	if err := d.SP(); err != nil {
-		return 0, err
+		return 0, false, err
 	}
-	var since uint64
-	err := d.List(func() error {
+	err = d.List(func() error {
 		name, err := d.Atom()
 		if err != nil {
 			return err
 		}
 		switch strings.ToUpper(name) {
-		case "CHANGEDSINCE":
-			if !s.condstore {
-				return errBad("", "CHANGEDSINCE requires CONDSTORE")
+		case "VANISHED":
+			if !s.qresync {
+				return errBad("", "VANISHED requires QRESYNC")
 			}
+			vanished = true
+			return nil
+		case "CHANGEDSINCE":
 			if err := d.SP(); err != nil {
 				return err
 			}
@@ -123,10 +135,34 @@ func (s *Session) fetchModifiers(d *imapwire.Decoder) (uint64, error) {
 		}
 		return errBad("", "Unknown FETCH modifier "+name)
 	})
-	if err == nil && since == 0 {
+	if err == nil && since == 0 && !vanished {
 		err = errBad("", "Empty FETCH modifier list")
 	}
-	return since, err
+	return since, vanished, err
+}
+
+// fetchVanished sends "* VANISHED (EARLIER) uids" for the UIDs of the
+// command's set expunged after since (RFC 7162 3.2.6), before the FETCH
+// responses; the set is walked as ranges, never expanded.
+func (s *Session) fetchVanished(set imapwire.SeqSet, since uint64) error {
+	cs, err := s.acct.Changes(s.ctx, s.sel.mbox.ID, since)
+	if err != nil {
+		return errFromStore(err)
+	}
+	maxUID := max(cs.UIDNext, s.sel.lastUID()+1) - 1
+	var rs []imapwire.SeqRange
+	if set.Saved {
+		for _, u := range s.sel.saved {
+			rs = append(rs, imapwire.SeqRange{Start: u, Stop: u})
+		}
+	} else {
+		rs = set.Normalize(maxUID)
+	}
+	v, err := s.vanished(since, rs, cs.Expunged)
+	if err != nil || v == "" {
+		return err
+	}
+	return s.w.Untagged().Atom("VANISHED").SP().Open().Atom("EARLIER").Close().SP().Atom(v).CRLF()
 }
 
 // newFetchPlan validates the items for this session and notes what they
@@ -134,8 +170,10 @@ func (s *Session) fetchModifiers(d *imapwire.Decoder) (uint64, error) {
 func (s *Session) newFetchPlan(items []imapwire.FetchItem, uid bool, changedSince uint64) (*fetchPlan, error) {
 	p := &fetchPlan{items: items, addUID: uid, changedSince: changedSince, entryOnly: true}
 	if changedSince > 0 {
-		// RFC 7162 3.1.4.1: CHANGEDSINCE implies MODSEQ.
+		// RFC 7162 3.1.4.1: CHANGEDSINCE implies MODSEQ, and enables
+		// CONDSTORE (3.1).
 		p.hasModSeq = true
+		s.enableCondstore()
 	}
 	for i := range items {
 		it := &items[i]
@@ -147,11 +185,8 @@ func (s *Session) newFetchPlan(items []imapwire.FetchItem, uid bool, changedSinc
 			p.hasFlags = true
 			continue
 		case "MODSEQ":
-			// RFC 7162 3.1.2: MODSEQ exists only with CONDSTORE, which
-			// must have been enabled first.
-			if !s.condstore {
-				return nil, errBad("", "MODSEQ requires CONDSTORE")
-			}
+			// RFC 7162 3.1: FETCH MODSEQ is a CONDSTORE enabling command.
+			s.enableCondstore()
 			p.hasModSeq = true
 			continue
 		case "BODY", "BINARY", "BINARY.SIZE":
@@ -394,6 +429,12 @@ func (s *Session) writeFetch(msn uint32, rec *store.Record, p *fetchPlan, seenCh
 		sep()
 		s.writeItem(&src, &p.items[i], &prep[i])
 	}
+	if seenChanged && s.condstore && !p.addUID && !hasItem(p.items, "UID") {
+		// RFC 7162 3.1: a FETCH that set \Seen reports UID and MODSEQ
+		// once CONDSTORE is enabled.
+		sep()
+		w.Atom("UID").SP().Number(rec.UID)
+	}
 	if seenChanged && !p.hasFlags {
 		sep()
 		w.Atom("FLAGS").SP()
@@ -530,8 +571,14 @@ func (s *Session) writeItem(src *msgSource, it *imapwire.FetchItem, prep *prepar
 		// RFC 8474 5.1: the id of the stored body, shared by its copies.
 		w.Atom("EMAILID").SP().Open().Atom(search.EmailID(rec.MessageID)).Close()
 	case "THREADID":
-		// RFC 8474 5.2: NIL when the server does not thread.
-		w.Atom("THREADID").SP().Atom("NIL")
+		// RFC 8474 5.2: the thread computed at delivery (store); NIL for
+		// a message without one.
+		w.Atom("THREADID").SP()
+		if rec.Parsed == nil || rec.Parsed.ThreadID == "" {
+			w.Atom("NIL")
+		} else {
+			w.Open().Atom(rec.Parsed.ThreadID).Close()
+		}
 	case "SAVEDATE":
 		// RFC 8514 4: NIL when the save date is unknown.
 		w.Atom("SAVEDATE").SP()

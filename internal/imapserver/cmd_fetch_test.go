@@ -363,11 +363,10 @@ func TestFetchErrors(t *testing.T) {
 	_, c := fixtureServer(t)
 	for _, tc := range []struct{ cmd, want string }{
 		{"a FETCH 5 FLAGS", "a BAD "},
-		{"b FETCH 1 MODSEQ", "b BAD MODSEQ requires CONDSTORE"},
 		{"c FETCH 1 (FOO)", "c BAD "},
 		{"d FETCH 1 BINARY[1.HEADER]", "d BAD "},
 		{"e FETCH 1 BODY[MIME]", "e BAD "},
-		{"f FETCH 1 FLAGS (CHANGEDSINCE 1)", "f BAD CHANGEDSINCE requires CONDSTORE"},
+		{"f FETCH 1 FLAGS (CHANGEDSINCE 0)", "f BAD "},
 		{"g FETCH 1", "g BAD "},
 		{"h FETCH 1 BODY[1]<0.0>", "h BAD "},
 	} {
@@ -394,8 +393,8 @@ func TestFetchObjectIDAndPreview(t *testing.T) {
 	save0 := recs[0].SaveDate.Format("_2-Jan-2006 15:04:05 -0700")
 	save1 := recs[1].SaveDate.Format("_2-Jan-2006 15:04:05 -0700")
 	c.expectCmd("a FETCH 1:2 (EMAILID THREADID PREVIEW SAVEDATE)",
-		`* 1 FETCH (EMAILID (M`+fmtID(int64(recs[0].MessageID))+`) THREADID NIL PREVIEW "Line one. Line two." SAVEDATE "`+save0+`")`,
-		`* 2 FETCH (EMAILID (M`+fmtID(int64(recs[1].MessageID))+`) THREADID NIL PREVIEW "Hello World" SAVEDATE "`+save1+`")`,
+		`* 1 FETCH (EMAILID (M`+fmtID(int64(recs[0].MessageID))+`) THREADID (T`+fmtID(int64(recs[0].MessageID))+`) PREVIEW "Line one. Line two." SAVEDATE "`+save0+`")`,
+		`* 2 FETCH (EMAILID (M`+fmtID(int64(recs[1].MessageID))+`) THREADID (T`+fmtID(int64(recs[1].MessageID))+`) PREVIEW "Hello World" SAVEDATE "`+save1+`")`,
 		"a OK FETCH completed")
 	c.expectCmd("b FETCH 1 (PREVIEW (LAZY))", `* 1 FETCH (PREVIEW "Line one. Line two.")`, "b OK FETCH completed")
 	// A copy has the same EMAILID (RFC 8474 5.1).

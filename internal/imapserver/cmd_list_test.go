@@ -163,8 +163,8 @@ func TestListRootAndDefaults(t *testing.T) {
 func TestListHierarchyAndReference(t *testing.T) {
 	ts := newTestServer(t)
 	c := ts.rawLogin(t, "alice")
-	c.expectCmd(`a CREATE work/2024/q1`, `a OK CREATE completed`)
-	c.expectCmd(`b CREATE INBOX/lists`, `b OK CREATE completed`)
+	c.expectCmd(`a CREATE work/2024/q1`, `a OK [MAILBOXID (F15)] CREATE completed`)
+	c.expectCmd(`b CREATE INBOX/lists`, `b OK [MAILBOXID (F16)] CREATE completed`)
 	c.expectCmd(`c LIST "" %`,
 		`* LIST (\HasChildren) "/" INBOX`,
 		`* LIST (\HasNoChildren \Archive) "/" "Archive"`,
@@ -206,7 +206,7 @@ func TestListOptionErrors(t *testing.T) {
 func TestListSubscribed(t *testing.T) {
 	ts := newTestServer(t)
 	c := ts.rawLogin(t, "alice")
-	c.expectCmd(`a CREATE proj/alpha`, `a OK CREATE completed`)
+	c.expectCmd(`a CREATE proj/alpha`, `a OK [MAILBOXID (F14)] CREATE completed`)
 	c.expectCmd(`b SUBSCRIBE proj/alpha`, `b OK SUBSCRIBE completed`)
 	c.expectCmd(`c SUBSCRIBE ghost/child`, `c OK SUBSCRIBE completed`)
 	c.expectCmd(`d UNSUBSCRIBE Junk`, `d OK UNSUBSCRIBE completed`)
@@ -263,7 +263,7 @@ func TestListSubscribed(t *testing.T) {
 func TestListSpecialUse(t *testing.T) {
 	ts := newTestServer(t)
 	c := ts.rawLogin(t, "alice")
-	c.expectCmd(`a CREATE Everything (USE (\All))`, `a OK CREATE completed`)
+	c.expectCmd(`a CREATE Everything (USE (\All))`, `a OK [MAILBOXID (F13)] CREATE completed`)
 	c.expectCmd(`b LIST (SPECIAL-USE) "" *`,
 		`* LIST (\HasNoChildren \Archive) "/" "Archive"`,
 		`* LIST (\HasNoChildren \Drafts) "/" "Drafts"`,
@@ -306,8 +306,8 @@ func TestListStatus(t *testing.T) {
 func TestListUTF7AndUTF8Names(t *testing.T) {
 	ts := newTestServer(t)
 	c := ts.rawLogin(t, "alice")
-	c.expectCmd(`a CREATE "&ZeVnLIqe-"`, `a OK CREATE completed`)
-	c.expectCmd(`b CREATE "&ZeVnLIqe-/caf&AOk-"`, `b OK CREATE completed`)
+	c.expectCmd(`a CREATE "&ZeVnLIqe-"`, `a OK [MAILBOXID (F13)] CREATE completed`)
+	c.expectCmd(`b CREATE "&ZeVnLIqe-/caf&AOk-"`, `b OK [MAILBOXID (F14)] CREATE completed`)
 	c.expectCmd(`c LIST "" "&ZeVnLIqe-*"`,
 		`* LIST (\HasChildren) "/" "&ZeVnLIqe-"`,
 		`* LIST (\HasNoChildren) "/" "&ZeVnLIqe-/caf&AOk-"`,
@@ -327,7 +327,7 @@ func TestLsub(t *testing.T) {
 	ts := newTestServer(t)
 	c := ts.rawLogin(t, "alice")
 	c.expectCmd(`a SUBSCRIBE foo/bar`, `a OK SUBSCRIBE completed`)
-	c.expectCmd(`b CREATE work/x`, `b OK CREATE completed`)
+	c.expectCmd(`b CREATE work/x`, `b OK [MAILBOXID (F14)] CREATE completed`)
 	c.expectCmd(`c SUBSCRIBE work/x`, `c OK SUBSCRIBE completed`)
 	// RFC 3501 6.3.9: "%" returns the unsubscribed parent with \Noselect.
 	c.expectCmd(`d LSUB "" %`,

@@ -2,6 +2,8 @@ package imapserver
 
 import (
 	"errors"
+	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/casier/casier/internal/imapwire"
@@ -104,13 +106,25 @@ func cmdCreate(s *Session, cmd *imapwire.Command) error {
 		use = c
 	}
 
-	if _, err := s.acct.CreateMailbox(s.ctx, name, use); err != nil {
+	mb, err := s.acct.CreateMailbox(s.ctx, name, use)
+	if err != nil {
 		if errors.Is(err, store.ErrUseAttr) {
 			return errNo("USEATTR", use+" is not a supported special-use attribute")
 		}
 		return errFromStore(err)
 	}
+	// RFC 8474 4.1: the tagged OK of a successful CREATE carries the new
+	// mailbox's MAILBOXID.
+	s.setOK("MAILBOXID ("+mailboxObjectID(mb.ID)+")", "CREATE completed")
 	return nil
+}
+
+// mailboxObjectID is the RFC 8474 MAILBOXID of a mailbox: its store id,
+// never reused (AUTOINCREMENT), so it survives RENAME and a mailbox
+// deleted and created again gets a new one. The "F" keeps it from looking
+// like a number (objectid = 1*255(ALPHA / DIGIT / "_" / "-")).
+func mailboxObjectID(id store.MailboxID) string {
+	return "F" + strconv.FormatInt(int64(id), 10)
 }
 
 // cmdDelete: RFC 9051 6.3.5. The store refuses INBOX ([CANNOT]) and
@@ -253,20 +267,27 @@ func cmdStatus(s *Session, cmd *imapwire.Command) error {
 	if err != nil {
 		return errFromStore(err)
 	}
+	if slices.Contains(items, "HIGHESTMODSEQ") {
+		// RFC 7162 3.1: STATUS HIGHESTMODSEQ is a CONDSTORE enabling
+		// command.
+		s.enableCondstore()
+	}
 	return s.writeStatus(mb.Name, items, st)
 }
 
 // statusItems are the STATUS data items we answer.
 var statusItems = map[string]bool{
-	"MESSAGES":      true,
-	"UIDNEXT":       true,
-	"UIDVALIDITY":   true,
-	"UNSEEN":        true,
-	"DELETED":       true, // RFC 9051 6.3.11
-	"SIZE":          true, // RFC 8438
-	"RECENT":        true, // RFC 3501; gone from rev2, still answered
-	"APPENDLIMIT":   true, // RFC 7889
-	"HIGHESTMODSEQ": true, // RFC 7162 3.1.1
+	"MESSAGES":        true,
+	"UIDNEXT":         true,
+	"UIDVALIDITY":     true,
+	"UNSEEN":          true,
+	"DELETED":         true, // RFC 9051 6.3.11
+	"SIZE":            true, // RFC 8438
+	"RECENT":          true, // RFC 3501; gone from rev2, still answered
+	"APPENDLIMIT":     true, // RFC 7889
+	"HIGHESTMODSEQ":   true, // RFC 7162 3.1.1
+	"DELETED-STORAGE": true, // RFC 9208, cmd_quota.go
+	"MAILBOXID":       true, // RFC 8474 4.2
 }
 
 // parseStatusItems reads "(" status-att *(SP status-att) ")" and returns
@@ -291,6 +312,10 @@ func parseStatusItems(d *imapwire.Decoder) ([]string, error) {
 // writeStatus writes "* STATUS name (item value ...)" with the items in
 // the order requested (RFC 9051 7.3.5).
 func (s *Session) writeStatus(name string, items []string, st store.MailboxStatus) error {
+	delKiB, err := s.deletedStorage(items, st.ID) // before any output
+	if err != nil {
+		return err
+	}
 	w := s.w
 	w.Untagged().Atom("STATUS").SP().Mailbox(name).SP().Open()
 	for i, it := range items {
@@ -317,6 +342,11 @@ func (s *Session) writeStatus(name string, items []string, st store.MailboxStatu
 			w.Number64(uint64(s.srv.cfg.MaxMessageSize))
 		case "HIGHESTMODSEQ":
 			w.Number64(st.HighestModSeq)
+		case "DELETED-STORAGE":
+			w.Number64(delKiB)
+		case "MAILBOXID":
+			// RFC 8474 4.2: status-att-val =/ "MAILBOXID" SP "(" objectid ")"
+			w.Open().Atom(mailboxObjectID(st.ID)).Close()
 		}
 	}
 	w.Close()

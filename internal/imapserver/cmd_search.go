@@ -3,6 +3,7 @@ package imapserver
 import (
 	"errors"
 	"io"
+	"slices"
 	"strings"
 	"time"
 
@@ -36,7 +37,7 @@ func cmdSearch(s *Session, cmd *imapwire.Command) error {
 	if err != nil {
 		return err
 	}
-	matches, err := s.searchMatches(d, cmd.UID)
+	matches, modseqs, err := s.searchMatches(d, cmd.UID)
 	if ret != nil && ret.save {
 		// RFC 5182 2.1: a SEARCH with SAVE that fails leaves "$" empty.
 		s.sel.saved = nil
@@ -56,6 +57,11 @@ func cmdSearch(s *Session, cmd *imapwire.Command) error {
 		for _, n := range matches {
 			w.SP().Number(n)
 		}
+		if modseqs != nil && len(matches) > 0 {
+			// RFC 7162 3.1.5: the highest mod-sequence of the messages
+			// returned, when the criteria used MODSEQ.
+			w.SP().Open().Atom("MODSEQ").SP().Number64(slices.Max(modseqs)).Close()
+		}
 		return w.CRLF()
 	}
 	if ret == nil || *ret == (searchReturn{}) {
@@ -63,33 +69,67 @@ func cmdSearch(s *Session, cmd *imapwire.Command) error {
 		// RETURN at all in IMAP4rev2.
 		ret = &searchReturn{all: true}
 	}
-	return s.writeESearch(cmd.Tag, cmd.UID, ret, matches)
+	return s.writeESearch(cmd.Tag, cmd.UID, ret, matches, modseqs)
+}
+
+// esearchModSeq is the MODSEQ result of an ESEARCH (RFC 7162 3.1.5, 3.1.6
+// of RFC 4731's interplay): the highest mod-sequence of the messages the
+// response stands for: all matches when ALL or COUNT is returned, else the
+// MIN and/or MAX message.
+func esearchModSeq(r *searchReturn, modseqs []uint64) uint64 {
+	if r.all || r.count {
+		return slices.Max(modseqs)
+	}
+	var m uint64
+	if r.min {
+		m = modseqs[0]
+	}
+	if r.max {
+		m = max(m, modseqs[len(modseqs)-1])
+	}
+	return m
 }
 
 // searchMatches reads "[CHARSET x] keys" and runs the search: the
 // matching message numbers (or UIDs), ascending.
-func (s *Session) searchMatches(d *imapwire.Decoder, uid bool) ([]uint32, error) {
+// When the keys use MODSEQ it also returns the mod-sequence of each match
+// (else nil), and enables CONDSTORE (RFC 7162 3.1).
+func (s *Session) searchMatches(d *imapwire.Decoder, uid bool) ([]uint32, []uint64, error) {
 	dec, err := searchCharset(d, s.utf8 && !s.rev2)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	keys, err := d.SearchKeys()
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if err := d.End(); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if dec != nil {
 		if err := convertSearchKeys(keys, *dec); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 	}
 	prog, err := search.Compile(keys)
 	if err != nil {
-		return nil, errBad("", err.Error())
+		return nil, nil, errBad("", err.Error())
 	}
-	return s.runSearch(prog, keys, uid)
+	wantModSeq := usesModSeq(keys)
+	if wantModSeq {
+		s.enableCondstore()
+	}
+	return s.runSearch(prog, keys, uid, wantModSeq)
+}
+
+// usesModSeq tells whether a MODSEQ key appears anywhere in keys.
+func usesModSeq(keys []imapwire.SearchKey) bool {
+	for i := range keys {
+		if strings.EqualFold(keys[i].Op, "MODSEQ") || usesModSeq(keys[i].Sub) {
+			return true
+		}
+	}
+	return false
 }
 
 // savedResult is what SAVE stores in "$" (RFC 5182 2.1): with MIN and/or
@@ -174,7 +214,7 @@ func searchReturnOpts(d *imapwire.Decoder) (*searchReturn, error) {
 // writeESearch writes "* ESEARCH (TAG "t") [UID] [MIN n] [MAX n] [ALL set]
 // [COUNT n]" (RFC 4731 3.1, RFC 9051 7.3.4). MIN, MAX and ALL are left out
 // when nothing matched; COUNT is always sent when asked for.
-func (s *Session) writeESearch(tag string, uid bool, r *searchReturn, matches []uint32) error {
+func (s *Session) writeESearch(tag string, uid bool, r *searchReturn, matches []uint32, modseqs []uint64) error {
 	w := s.w
 	w.Untagged().Atom("ESEARCH").SP().Open().Atom("TAG").SP().String(tag).Close()
 	if uid {
@@ -193,6 +233,9 @@ func (s *Session) writeESearch(tag string, uid bool, r *searchReturn, matches []
 	}
 	if r.count {
 		w.SP().Atom("COUNT").SP().Number(uint32(len(matches)))
+	}
+	if modseqs != nil && len(matches) > 0 {
+		w.SP().Atom("MODSEQ").SP().Number64(esearchModSeq(r, modseqs))
 	}
 	return w.CRLF()
 }
@@ -254,7 +297,7 @@ next:
 // message numbers (or UIDs), ascending. Records are loaded in batches;
 // bodies only when a key needs them, one message at a time. Messages
 // expunged by another session but not yet reported match nothing.
-func (s *Session) runSearch(prog *search.Program, keys []imapwire.SearchKey, uid bool) ([]uint32, error) {
+func (s *Session) runSearch(prog *search.Program, keys []imapwire.SearchKey, uid, wantModSeq bool) ([]uint32, []uint64, error) {
 	sel := s.sel
 	env := &search.Env{
 		MaxSeq: uint32(len(sel.uids)),
@@ -268,17 +311,24 @@ func (s *Session) runSearch(prog *search.Program, keys []imapwire.SearchKey, uid
 	env.Saved = sel.saved
 	idx := s.candidates(keys)
 	var out []uint32
-	add := func(i int) {
+	var modseqs []uint64
+	if wantModSeq {
+		modseqs = []uint64{}
+	}
+	add := func(i int, ms uint64) {
 		if uid {
 			out = append(out, sel.uids[i])
 		} else {
 			out = append(out, uint32(i)+1)
 		}
+		if wantModSeq {
+			modseqs = append(modseqs, ms)
+		}
 	}
 	if entryOnly(keys) && len(idx) >= entriesThreshold {
 		entries, err := s.acct.Entries(s.ctx, sel.mbox.ID)
 		if err != nil {
-			return nil, errFromStore(err)
+			return nil, nil, errFromStore(err)
 		}
 		var rec store.Record
 		m := search.Message{Record: &rec}
@@ -295,13 +345,13 @@ func (s *Session) runSearch(prog *search.Program, keys []imapwire.SearchKey, uid
 			m.SeqNum, m.Recent = uint32(i)+1, s.isRecent(u)
 			ok, err := prog.Match(&m, env)
 			if err != nil {
-				return nil, errInternal(err)
+				return nil, nil, errInternal(err)
 			}
 			if ok {
-				add(i)
+				add(i, rec.ModSeq)
 			}
 		}
-		return out, nil
+		return out, modseqs, nil
 	}
 	chunk := make([]uint32, 0, fetchBatch)
 	for start := 0; start < len(idx); start += fetchBatch {
@@ -312,7 +362,7 @@ func (s *Session) runSearch(prog *search.Program, keys []imapwire.SearchKey, uid
 		}
 		recs, err := s.acct.Records(s.ctx, sel.mbox.ID, chunk)
 		if err != nil {
-			return nil, errFromStore(err)
+			return nil, nil, errFromStore(err)
 		}
 		j := 0
 		for _, i := range part {
@@ -330,14 +380,14 @@ func (s *Session) runSearch(prog *search.Program, keys []imapwire.SearchKey, uid
 			}
 			ok, err := prog.Match(&m, env)
 			if err != nil {
-				return nil, errFromStore(err)
+				return nil, nil, errFromStore(err)
 			}
 			if ok {
-				add(i)
+				add(i, rec.ModSeq)
 			}
 		}
 	}
-	return out, nil
+	return out, modseqs, nil
 }
 
 // loadBody reads a whole message for SEARCH BODY and TEXT.

@@ -33,16 +33,17 @@ func (s *Session) selectMailbox(cmd *imapwire.Command, readOnly bool) error {
 	if err != nil {
 		return err
 	}
+	var params selectParams
 	if d.More() {
 		if err := d.SP(); err != nil {
 			return err
 		}
-		if d.Peek() == '(' {
-			// CONDSTORE/QRESYNC select parameters (RFC 7162) are not
-			// offered.
-			return errBad("", "SELECT parameters are not supported")
+		if params, err = s.parseSelectParams(d); err != nil {
+			return err
 		}
-		return d.End()
+	}
+	if err := d.End(); err != nil {
+		return err
 	}
 	// RFC 9051 6.3.2: SELECT first deselects the current mailbox, so a
 	// failing SELECT leaves none selected, and [CLOSED] marks the switch.
@@ -57,6 +58,11 @@ func (s *Session) selectMailbox(cmd *imapwire.Command, readOnly bool) error {
 	mb, err := s.acct.Mailbox(s.ctx, name)
 	if err != nil {
 		return errFromStore(err)
+	}
+	if params.condstore {
+		// RFC 7162 3.1.8: SELECT/EXAMINE (CONDSTORE) enables CONDSTORE;
+		// s.sel is nil here, so no extra HIGHESTMODSEQ response.
+		s.enableCondstore()
 	}
 	// Changes queued so far are older than the state read below.
 	s.sub.Take()
@@ -131,6 +137,13 @@ func (s *Session) selectMailbox(cmd *imapwire.Command, readOnly bool) error {
 	}
 	s.w.Untagged().Status("OK", "UIDVALIDITY "+u32str(sel.mbox.UIDValidity), "UIDs valid").CRLF()
 	s.w.Untagged().Status("OK", "UIDNEXT "+u32str(uidNext), "Predicted next UID").CRLF()
+	if s.condstore {
+		// RFC 7162 3.1.2.1. NOMODSEQ (3.1.2.2) is never sent: every
+		// mailbox has mod-sequences.
+		s.w.Untagged().Status("OK", "HIGHESTMODSEQ "+strconv.FormatUint(sel.modseq, 10), "Highest").CRLF()
+	}
+	// RFC 8474 4.3: the MAILBOXID of the selected mailbox.
+	s.w.Untagged().Status("OK", "MAILBOXID ("+mailboxObjectID(sel.mbox.ID)+")", "Ok").CRLF()
 	if s.rev2 {
 		// RFC 9051 6.3.2: a LIST response with accurate attributes.
 		w := s.w.Untagged().Atom("LIST").SP().Open()
@@ -141,6 +154,14 @@ func (s *Session) selectMailbox(cmd *imapwire.Command, readOnly bool) error {
 			w.Atom(a)
 		}
 		w.Close().SP().String("/").SP().Mailbox(sel.mbox.Name).CRLF()
+	}
+	if params.qresync && params.uidValidity == sel.mbox.UIDValidity {
+		// RFC 7162 3.2.5: only when the client's UIDVALIDITY is still
+		// the mailbox's; otherwise its cache is void and it gets a plain
+		// SELECT.
+		if err := s.qresyncSelect(&params); err != nil {
+			return err
+		}
 	}
 	if readOnly {
 		s.setOK("READ-ONLY", "EXAMINE completed")
@@ -214,3 +235,316 @@ func cmdCheck(s *Session, cmd *imapwire.Command) error {
 }
 
 func u32str(n uint32) string { return strconv.FormatUint(uint64(n), 10) }
+
+// selectParams are the SELECT/EXAMINE parameters of RFC 7162 (RFC 4466 2.1
+// syntax): CONDSTORE, and QRESYNC with the client's cached state.
+type selectParams struct {
+	condstore bool
+	qresync   bool
+
+	uidValidity uint32
+	modseq      uint64
+	known       imapwire.SeqSet // known-uids; no Ranges: all UIDs
+	// seq-match-data: message numbers and the UIDs the client had for
+	// them, pairwise.
+	matchSeqs, matchUIDs []uint32
+}
+
+// maxSeqMatch bounds the seq-match-data pairs a client may send.
+const maxSeqMatch = 100_000
+
+// parseSelectParams reads:
+//
+//	"(" select-param *(SP select-param) ")"
+//	select-param = "CONDSTORE" / "QRESYNC" SP "(" uidvalidity SP
+//	               mod-sequence-value [SP known-uids] [SP seq-match-data] ")"
+//	seq-match-data = "(" known-sequence-set SP known-uid-set ")"
+func (s *Session) parseSelectParams(d *imapwire.Decoder) (selectParams, error) {
+	var p selectParams
+	err := d.List(func() error {
+		name, err := d.Atom()
+		if err != nil {
+			return err
+		}
+		switch strings.ToUpper(name) {
+		case "CONDSTORE":
+			p.condstore = true
+			return nil
+		case "QRESYNC":
+			// RFC 7162 3.2.5: BAD unless ENABLE QRESYNC came first.
+			if !s.qresync {
+				return errBad("", "QRESYNC must be enabled first")
+			}
+			if p.qresync {
+				return errBad("", "QRESYNC given twice")
+			}
+			p.qresync = true
+			if err := d.SP(); err != nil {
+				return err
+			}
+			return s.parseQresyncParam(d, &p)
+		}
+		// RFC 4466 2.1: unknown parameters are refused.
+		return errBad("", "Unknown SELECT parameter "+name)
+	})
+	if err == nil && !p.condstore && !p.qresync {
+		err = errBad("", "Empty SELECT parameter list")
+	}
+	return p, err
+}
+
+func (s *Session) parseQresyncParam(d *imapwire.Decoder, p *selectParams) error {
+	n := 0
+	return d.List(func() error {
+		n++
+		switch n {
+		case 1:
+			v, err := d.Number()
+			if err != nil {
+				return err
+			}
+			if v == 0 {
+				return errBad("", "Invalid UIDVALIDITY")
+			}
+			p.uidValidity = v
+		case 2:
+			v, err := d.Number64()
+			if err != nil {
+				return err
+			}
+			// mod-sequence-value: positive, 63 bits (RFC 7162 7).
+			if v == 0 || v > 1<<63-1 {
+				return errBad("", "Invalid mod-sequence")
+			}
+			p.modseq = v
+		case 3:
+			if d.Peek() == '(' {
+				n++
+				return parseSeqMatch(d, p)
+			}
+			set, err := d.SeqSet()
+			if err != nil {
+				return err
+			}
+			if set.Saved {
+				return errBad("", "Invalid known-uids")
+			}
+			p.known = set
+		case 4:
+			return parseSeqMatch(d, p)
+		default:
+			return errBad("", "Too many QRESYNC arguments")
+		}
+		return nil
+	})
+}
+
+// parseSeqMatch reads seq-match-data; both sets must name as many messages
+// (RFC 7162 3.2.5: the n-th number pairs with the n-th UID).
+func parseSeqMatch(d *imapwire.Decoder, p *selectParams) error {
+	if d.Peek() != '(' {
+		return errBad("", "Expected seq-match-data")
+	}
+	var sets []imapwire.SeqSet
+	err := d.List(func() error {
+		if len(sets) == 2 {
+			return errBad("", "Invalid seq-match-data")
+		}
+		set, err := d.SeqSet()
+		if err != nil {
+			return err
+		}
+		if set.Saved {
+			return errBad("", "Invalid seq-match-data")
+		}
+		sets = append(sets, set)
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	if len(sets) != 2 {
+		return errBad("", "Invalid seq-match-data")
+	}
+	var seqs, uids []uint32
+	for i, set := range sets {
+		total := uint64(0)
+		for _, r := range set.Ranges {
+			lo, hi := min(r.Start, r.Stop), max(r.Start, r.Stop)
+			if lo == 0 {
+				return errBad("", "Invalid seq-match-data")
+			}
+			total += uint64(hi-lo) + 1
+		}
+		if total > maxSeqMatch {
+			return errBad("", "seq-match-data too long")
+		}
+		// The client's order is kept: the sets pair up positionally.
+		var out []uint32
+		for _, r := range set.Ranges {
+			lo, hi := min(r.Start, r.Stop), max(r.Start, r.Stop)
+			for v := uint64(lo); v <= uint64(hi); v++ {
+				out = append(out, uint32(v))
+			}
+		}
+		if i == 0 {
+			seqs = out
+		} else {
+			uids = out
+		}
+	}
+	if len(seqs) != len(uids) {
+		return errBad("", "seq-match-data sets differ in size")
+	}
+	p.matchSeqs, p.matchUIDs = seqs, uids
+	return nil
+}
+
+// qresyncSelect sends what changed since the client's mod-sequence, after
+// the usual SELECT responses (RFC 7162 3.2.5): "* VANISHED (EARLIER)" for
+// the known UIDs expunged since, then "* n FETCH (UID u FLAGS (...) MODSEQ
+// (m))" for every message changed or added since. Both come from the
+// modseq indexes, so the cost follows the size of the change.
+func (s *Session) qresyncSelect(p *selectParams) error {
+	sel := s.sel
+	cs, err := s.acct.Changes(s.ctx, sel.mbox.ID, p.modseq)
+	if err != nil {
+		return errFromStore(err)
+	}
+	// RFC 7162 3.2.5.2: a message number that still holds the UID the
+	// client had for it proves that no message below that UID was
+	// expunged (UIDs only grow), so only UIDs above it are reported.
+	var floorUID uint32
+	for i := len(p.matchSeqs) - 1; i >= 0; i-- {
+		if n := p.matchSeqs[i]; n >= 1 && int(n) <= len(sel.uids) && sel.uids[n-1] == p.matchUIDs[i] {
+			floorUID = p.matchUIDs[i]
+			break
+		}
+	}
+	maxUID := max(cs.UIDNext, sel.mbox.UIDNext, sel.lastUID()+1) - 1
+	var known []imapwire.SeqRange
+	if len(p.known.Ranges) > 0 {
+		known = p.known.Normalize(maxUID)
+	} else if maxUID > 0 {
+		known = []imapwire.SeqRange{{Start: 1, Stop: maxUID}}
+	}
+	known = rangesAbove(known, floorUID)
+	vanished, err := s.vanished(p.modseq, known, cs.Expunged)
+	if err != nil {
+		return err
+	}
+	if vanished != "" {
+		s.w.Untagged().Atom("VANISHED").SP().Open().Atom("EARLIER").Close().SP().Atom(vanished).CRLF()
+	}
+	for _, e := range cs.Changed {
+		if e.ModSeq > sel.modseq {
+			continue // after the state SELECT reported: the next sync sends it
+		}
+		n := s.msn(e.UID)
+		if n == 0 {
+			continue
+		}
+		s.w.Untagged().Number(n).SP().Atom("FETCH").SP().Open().
+			Atom("UID").SP().Number(e.UID).SP().
+			Atom("FLAGS").SP().Flags(s.flagsOf(e.UID, e.Flags)).SP().
+			Atom("MODSEQ").SP().Open().Number64(e.ModSeq).Close().Close().CRLF()
+	}
+	return nil
+}
+
+// vanished returns, as a UID set ("" for none), the UIDs of the ranges
+// known (normalized, ascending) that were expunged after since. expunged
+// are the tombstones after since. When the store has pruned tombstones
+// newer than since, the exact answer is lost and every UID of the ranges
+// that is not in the mailbox now is reported instead, which RFC 7162
+// 3.2.5.1 allows ("the server MAY ... include UIDs that ... never
+// existed"); docs/sync.md explains the rule.
+func (s *Session) vanished(since uint64, known []imapwire.SeqRange, expunged []uint32) (string, error) {
+	if len(known) == 0 {
+		return "", nil
+	}
+	if ts, ok := s.acct.(store.Tombstones); ok {
+		floor, err := ts.TombstoneFloor(s.ctx, s.sel.mbox.ID)
+		if err != nil {
+			return "", errFromStore(err)
+		}
+		if since < floor {
+			return formatRanges(absentRanges(known, s.sel.uids, s.sel.expunged)), nil
+		}
+	}
+	var out []uint32
+	k := 0
+	for _, u := range expunged {
+		for k < len(known) && known[k].Stop < u {
+			k++
+		}
+		if k == len(known) {
+			break
+		}
+		if u >= known[k].Start {
+			out = append(out, u)
+		}
+	}
+	if len(out) == 0 {
+		return "", nil
+	}
+	return imapwire.FormatUIDSet(out), nil
+}
+
+// rangesAbove clips ascending ranges to the numbers above floor.
+func rangesAbove(rs []imapwire.SeqRange, floor uint32) []imapwire.SeqRange {
+	if floor == 0 {
+		return rs
+	}
+	out := rs[:0:0]
+	for _, r := range rs {
+		if r.Stop <= floor {
+			continue
+		}
+		r.Start = max(r.Start, floor+1)
+		out = append(out, r)
+	}
+	return out
+}
+
+// absentRanges returns the parts of the ascending ranges rs holding no UID
+// of the view (uids, ascending) other than pending-expunged ones: a walk
+// over the view's UIDs inside the ranges, never over the numbers of the
+// ranges themselves (1:4294967295 costs the size of the view).
+func absentRanges(rs []imapwire.SeqRange, uids []uint32, pending map[uint32]bool) []imapwire.SeqRange {
+	var out []imapwire.SeqRange
+	for _, r := range rs {
+		next := uint64(r.Start) // first number not yet placed
+		i, _ := slices.BinarySearch(uids, r.Start)
+		for ; i < len(uids) && uids[i] <= r.Stop; i++ {
+			u := uids[i]
+			if pending[u] {
+				continue
+			}
+			if uint64(u) > next {
+				out = append(out, imapwire.SeqRange{Start: uint32(next), Stop: u - 1})
+			}
+			next = uint64(u) + 1
+		}
+		if next <= uint64(r.Stop) {
+			out = append(out, imapwire.SeqRange{Start: uint32(next), Stop: r.Stop})
+		}
+	}
+	return out
+}
+
+// formatRanges writes ascending, disjoint ranges as a sequence set.
+func formatRanges(rs []imapwire.SeqRange) string {
+	var b strings.Builder
+	for i, r := range rs {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString(u32str(r.Start))
+		if r.Stop != r.Start {
+			b.WriteByte(':')
+			b.WriteString(u32str(r.Stop))
+		}
+	}
+	return b.String()
+}

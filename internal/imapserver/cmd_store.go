@@ -165,9 +165,9 @@ func (s *Session) storeModifiers(d *imapwire.Decoder, a *storeArgs) error {
 		if !strings.EqualFold(name, "UNCHANGEDSINCE") {
 			return errBad("", "Unknown STORE modifier "+name)
 		}
-		if !s.condstore {
-			return errBad("", "UNCHANGEDSINCE requires CONDSTORE")
-		}
+		// RFC 7162 3.1: STORE UNCHANGEDSINCE is a CONDSTORE enabling
+		// command.
+		s.enableCondstore()
 		if err := d.SP(); err != nil {
 			return err
 		}
@@ -242,8 +242,9 @@ func (s *Session) writeStoreFetch(e store.Entry, uid, flags bool) error {
 	w := s.w
 	w.Untagged().Number(msn).SP().Atom("FETCH").SP().Open()
 	sep := false
-	if uid {
-		// RFC 9051 6.4.9: UID STORE responses include the UID.
+	if uid || s.condstore {
+		// RFC 9051 6.4.9: UID STORE responses include the UID; so does
+		// every STORE once CONDSTORE is enabled (RFC 7162 3.1).
 		w.Atom("UID").SP().Number(e.UID)
 		sep = true
 	}

@@ -68,7 +68,6 @@ func TestStoreErrors(t *testing.T) {
 		{`a STORE 3 +FLAGS (\Seen)`, "a BAD "},
 		{`b STORE 1 +FLAGS (\Foo)`, `b BAD Invalid system flag \Foo`},
 		{`c STORE 1 FLAGZ (\Seen)`, "c BAD Unknown STORE item FLAGZ"},
-		{`d STORE 1 (UNCHANGEDSINCE 5) +FLAGS (\Seen)`, "d BAD UNCHANGEDSINCE requires CONDSTORE"},
 		{`e STORE 1 +FLAGS`, "e BAD "},
 		{`f STORE 1 +FLAGS (\Seen`, "f BAD "},
 		{`g STORE 1 +FLAGS (\*)`, "g BAD "},
@@ -157,7 +156,7 @@ func TestCondStorePaths(t *testing.T) {
 	// RFC 7162 3.1.3: .SILENT still returns the new MODSEQ.
 	lines := c.cmd(`b STORE 2 +FLAGS.SILENT (\Flagged)`)
 	ms = modseqs(t, ts)
-	if want := "* 2 FETCH (MODSEQ (" + ms[2] + "))|b OK STORE completed"; strings.Join(lines, "|") != want {
+	if want := "* 2 FETCH (UID 2 MODSEQ (" + ms[2] + "))|b OK STORE completed"; strings.Join(lines, "|") != want {
 		t.Fatalf("silent STORE: %q, want %q", lines, want)
 	}
 	// RFC 7162 3.1.4.1: CHANGEDSINCE returns only what changed, with MODSEQ.
@@ -168,8 +167,8 @@ func TestCondStorePaths(t *testing.T) {
 	lines = c.cmd(`e STORE 1:3 (UNCHANGEDSINCE ` + ms[3] + `) +FLAGS (\Seen)`)
 	ms2 := modseqs(t, ts)
 	want := []string{
-		`* 1 FETCH (FLAGS (\Seen) MODSEQ (` + ms2[1] + `))`,
-		`* 3 FETCH (FLAGS (\Seen) MODSEQ (` + ms2[3] + `))`,
+		`* 1 FETCH (UID 1 FLAGS (\Seen) MODSEQ (` + ms2[1] + `))`,
+		`* 3 FETCH (UID 3 FLAGS (\Seen) MODSEQ (` + ms2[3] + `))`,
 		"e OK [MODIFIED 2] Conditional STORE failed",
 	}
 	if strings.Join(lines, "\n") != strings.Join(want, "\n") {

@@ -110,10 +110,14 @@ func (srv *Server) run(s *Session, implicitTLS, overLimit bool) {
 		s.bye("Too many connections from your address")
 		return
 	}
-	srv.log.Info("imap connection open", "remote", s.remote, "tls", s.tls)
+	kind := listenerKind(implicitTLS)
+	srv.cfg.Metrics.ConnOpened(kind)
+	defer srv.cfg.Metrics.ConnClosed(kind)
+	srv.log.Info("imap connection open", "remote", s.remote, "kind", kind, "tls", s.tls)
 	defer func() {
-		srv.log.Info("imap connection closed", "remote", s.remote, "user", s.user.Name,
-			"duration", time.Since(s.started).Round(time.Millisecond))
+		in, out := connBytes(s.rawConn)
+		srv.log.Info("imap connection closed", "remote", s.remote, "kind", kind, "user", s.user.Name,
+			"duration", time.Since(s.started).Round(time.Millisecond), "bytes_in", in, "bytes_out", out)
 	}()
 	s.serve()
 }
@@ -178,8 +182,10 @@ func (s *Session) readError(err error) bool {
 				code = "TOOBIG"
 			}
 		}
+		// The command could not be read whole, so its name is unknown.
 		s.srv.log.Info("imap command failed", "remote", s.remote, "user", s.user.Name,
-			"result", kind, "text", ce.Text)
+			"result", kind, "code", code, "text", ce.Text)
+		s.srv.cfg.Metrics.CommandDone(unknownCommand, kind, -1)
 		if ce.Tag != "" {
 			s.w.Tagged(ce.Tag).Status(kind, code, ce.Text).CRLF()
 		} else {
@@ -208,7 +214,7 @@ func (s *Session) readError(err error) bool {
 // but APPEND); an APPEND literal is a message, refused with NO [TOOBIG]
 // over APPENDLIMIT (RFC 7889 4) before the client sends it.
 func (s *Session) cont(tag string, size int64, sync bool) error {
-	if name, uid := s.r.CommandName(); name == "APPEND" && !uid && size > s.srv.cfg.MaxMessageSize {
+	if name, uid := s.r.CommandName(); imapwire.CarriesMessages(name, uid) && size > s.srv.cfg.MaxMessageSize {
 		return &imapwire.CommandError{Code: "TOOBIG", No: true,
 			Text: "Message is larger than APPENDLIMIT=" + strconv.FormatInt(s.srv.cfg.MaxMessageSize, 10)}
 	}
@@ -226,6 +232,9 @@ func (s *Session) execute(cmd *imapwire.Command) {
 		name = "UID " + name
 	}
 	before := s.written()
+	start := time.Now()
+	result, mname := "BAD", unknownCommand // set below; BAD if a panic cuts the command
+	defer func() { s.srv.cfg.Metrics.CommandDone(mname, result, time.Since(start)) }()
 	defer func() {
 		r := recover()
 		if r == nil {
@@ -249,18 +258,23 @@ func (s *Session) execute(cmd *imapwire.Command) {
 
 	c, ok := commands[name]
 	if !ok {
-		s.respond(cmd.Tag, name, errBad("", "Unknown command"))
+		result = s.respond(cmd.Tag, name, start, errBad("", "Unknown command"))
 		return
 	}
+	mname = name // a name from the table: bounded, fit for a metric label
 	// The state check comes before any argument is parsed.
 	if c.states&s.state == 0 {
-		s.respond(cmd.Tag, name, errBad("", name+" not allowed now."))
+		result = s.respond(cmd.Tag, name, start, errBad("", name+" not allowed now."))
 		return
 	}
 	s.okCode, s.okText = "", ""
 	s.cmdName, s.cmdUID = name, cmd.UID
 	err := c.handle(s, cmd)
+	if name == "LOGIN" || name == "AUTHENTICATE" {
+		s.srv.cfg.Metrics.Login(loginMechanism(cmd), loginResult(err))
+	}
 	if errors.Is(err, errResponded) {
+		result = respondedResult(s, name)
 		return
 	}
 	if st := toStatus(err); st == nil || st.kind != "BYE" {
@@ -274,11 +288,13 @@ func (s *Session) execute(cmd *imapwire.Command) {
 			}
 		}
 	}
-	s.respond(cmd.Tag, name, err)
+	result = s.respond(cmd.Tag, name, start, err)
 }
 
-// respond writes the tagged response of a command (or BYE and logout).
-func (s *Session) respond(tag, name string, err error) {
+// respond writes the tagged response of a command (or BYE and logout) and
+// returns its kind: OK, NO, BAD or BYE. A failed command gets one log line
+// (without its tag, which means nothing to an operator).
+func (s *Session) respond(tag, name string, start time.Time, err error) string {
 	st := toStatus(err)
 	if st == nil {
 		text := s.okText
@@ -286,21 +302,23 @@ func (s *Session) respond(tag, name string, err error) {
 			text = name + " completed"
 		}
 		s.w.Tagged(tag).Status("OK", s.okCode, text).CRLF()
-		return
+		return "OK"
 	}
+	d := time.Since(start).Round(time.Microsecond)
 	if st.cause != nil {
 		s.srv.log.Error("imap internal error", "remote", s.remote, "user", s.user.Name,
-			"cmd", name, "err", st.cause)
+			"cmd", name, "result", st.kind, "code", st.code, "duration", d, "err", st.cause)
 	} else {
 		s.srv.log.Info("imap command failed", "remote", s.remote, "user", s.user.Name,
-			"cmd", name, "result", st.kind, "text", st.text)
+			"cmd", name, "result", st.kind, "code", st.code, "text", st.text, "duration", d)
 	}
 	if st.kind == "BYE" {
 		s.bye(st.text)
 		s.state = stateLogout
-		return
+		return "BYE"
 	}
 	s.w.Tagged(tag).Status(st.kind, st.code, st.text).CRLF()
+	return st.kind
 }
 
 // bye writes "* BYE text" and flushes, bounded in time.

@@ -138,7 +138,7 @@ func TestIsolationMailboxNames(t *testing.T) {
 
 	// A mailbox alice creates under such a name is hers: appending to it
 	// leaves bob untouched.
-	c.expectCmd(`cr CREATE "../bob/INBOX"`, "cr OK CREATE completed")
+	c.expectCmd(`cr CREATE "../bob/INBOX"`, "cr OK [MAILBOXID (F16)] CREATE completed")
 	lines = appendRaw(c, "a2", `"../bob/INBOX" `+litPlus(msg))
 	if !strings.HasPrefix(lastLine(lines), "a2 OK [APPENDUID ") {
 		t.Fatalf("APPEND to alice's own ../bob/INBOX: %q", lines)

@@ -30,6 +30,7 @@ import (
 	"time"
 
 	"github.com/casier/casier/internal/auth"
+	"github.com/casier/casier/internal/metrics"
 	"github.com/casier/casier/internal/store"
 )
 
@@ -57,6 +58,7 @@ type Config struct {
 	IdleTimeout       time.Duration
 	TempDir           string
 	Logger            *slog.Logger
+	Metrics           *metrics.Metrics // nil: no metrics
 
 	// Test knobs.
 	preAuthTimeout    time.Duration
@@ -174,7 +176,9 @@ func (s *Server) Serve(ln net.Listener, implicitTLS bool) error {
 // accept registers a new connection and starts its goroutine.
 func (s *Server) accept(c net.Conn, implicitTLS bool) {
 	remote := remoteAddr(c)
-	sess := newSession(s, c, remote)
+	// Counted under TLS: the bytes of the connection's closing log line
+	// are those on the wire.
+	sess := newSession(s, &countConn{Conn: c}, remote)
 	s.mu.Lock()
 	if s.closing.Load() {
 		s.mu.Unlock()

@@ -126,6 +126,12 @@ type selected struct {
 	keywords []string        // keywords announced in FLAGS, in order
 	kwset    map[string]bool // lower-cased keywords, for lookups
 
+	// pendingModSeq is the view's modseq before the oldest expunge still
+	// held back (see sel.expunged); pendingSent tells that the client was
+	// sent it as HIGHESTMODSEQ (RFC 7162 3.2).
+	pendingModSeq uint64
+	pendingSent   bool
+
 	// saved is the search result variable "$" (RFC 5182, part of RFC
 	// 9051 6.4.4.1): UIDs, ascending. It lives with the selection, so
 	// SELECT, EXAMINE, CLOSE and UNSELECT reset it to empty.

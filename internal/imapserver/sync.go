@@ -4,6 +4,7 @@ import (
 	"errors"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"unicode/utf8"
 
@@ -93,6 +94,11 @@ func (s *Session) sync(expungeOK bool) error {
 				if sel.expunged == nil {
 					sel.expunged = make(map[uint32]bool)
 				}
+				if len(sel.expunged) == 0 {
+					// The state the client may safely resync from
+					// while this expunge waits (RFC 7162 3.2).
+					sel.pendingModSeq, sel.pendingSent = sel.modseq, false
+				}
 				sel.expunged[u] = true
 			}
 		}
@@ -116,6 +122,14 @@ func (s *Session) sync(expungeOK bool) error {
 	if expungeOK && len(sel.expunged) > 0 {
 		s.flushExpunges()
 	}
+	if len(sel.expunged) > 0 && s.condstore && !sel.pendingSent {
+		// RFC 7162 3.2: MODSEQ values sent while an expunge is held back
+		// are above the expunge's; a client that kept the highest one and
+		// lost the connection would never learn of the expunge, so it is
+		// told the mod-sequence it may resync from.
+		s.w.Untagged().Status("OK", "HIGHESTMODSEQ "+strconv.FormatUint(sel.pendingModSeq, 10), "Expunges pending").CRLF()
+		sel.pendingSent = true
+	}
 	if len(added) > 0 {
 		sel.uids = append(sel.uids, added...)
 		s.w.Untagged().Number(uint32(len(sel.uids))).SP().Atom("EXISTS").CRLF()
@@ -138,9 +152,28 @@ func (s *Session) sync(expungeOK bool) error {
 
 // flushExpunges sends EXPUNGE for every pending expunged UID, ascending,
 // each with its message sequence number at the time it is sent, and
-// removes them from the view in one pass.
+// removes them from the view in one pass. Once QRESYNC is enabled a single
+// "* VANISHED uids" replaces them (RFC 7162 3.2.10).
 func (s *Session) flushExpunges() {
 	sel := s.sel
+	if s.qresync {
+		gone := make([]uint32, 0, len(sel.expunged))
+		kept := sel.uids[:0]
+		for _, u := range sel.uids {
+			if sel.expunged[u] {
+				gone = append(gone, u)
+				delete(sel.own, u)
+				continue
+			}
+			kept = append(kept, u)
+		}
+		sel.uids = kept
+		clear(sel.expunged)
+		if len(gone) > 0 {
+			s.w.Untagged().Atom("VANISHED").SP().Atom(imapwire.FormatUIDSet(gone)).CRLF()
+		}
+		return
+	}
 	removed := uint32(0)
 	kept := sel.uids[:0]
 	for i, u := range sel.uids {
@@ -158,10 +191,11 @@ func (s *Session) flushExpunges() {
 
 // writeFetchFlags sends an unsolicited "* n FETCH (FLAGS (...))". UID is
 // added during UID commands, as the client then tracks messages by UID
-// (RFC 9051 7.5.2 allows it always).
+// (RFC 9051 7.5.2 allows it always), and always once CONDSTORE is enabled,
+// with the MODSEQ (RFC 7162 3.1).
 func (s *Session) writeFetchFlags(n uint32, e store.Entry) {
 	w := s.w.Untagged().Number(n).SP().Atom("FETCH").SP().Open().Atom("FLAGS").SP().Flags(s.flagsOf(e.UID, e.Flags))
-	if s.cmdUID {
+	if s.cmdUID || s.condstore {
 		w.SP().Atom("UID").SP().Number(e.UID)
 	}
 	if s.condstore {
@@ -412,4 +446,20 @@ func (s *Session) mailboxName(name string) (string, error) {
 		name = "INBOX" + name[5:]
 	}
 	return name, nil
+}
+
+// enableCondstore turns CONDSTORE on for the rest of the connection on the
+// first CONDSTORE enabling command (RFC 7162 3.1: ENABLE, SELECT/EXAMINE
+// (CONDSTORE), STATUS HIGHESTMODSEQ, FETCH/SEARCH MODSEQ, FETCH
+// CHANGEDSINCE, STORE UNCHANGEDSINCE). When a mailbox is already selected
+// the client never saw its HIGHESTMODSEQ, so it is sent now (RFC 7162
+// 3.1.2.1: the client needs it to resynchronize later).
+func (s *Session) enableCondstore() {
+	if s.condstore {
+		return
+	}
+	s.condstore = true
+	if s.sel != nil {
+		s.w.Untagged().Status("OK", "HIGHESTMODSEQ "+strconv.FormatUint(s.sel.modseq, 10), "Highest").CRLF()
+	}
 }

@@ -52,11 +52,11 @@ func (l Limits) withDefaults() Limits {
 
 // bounds returns the largest literal and the largest command for cmd,
 // whose head has been parsed (or not: then Name is "" and the general
-// bounds apply). APPEND literals are messages (RFC 9051 6.3.12), bounded
+// bounds apply). APPEND and REPLACE literals are messages (RFC 9051 6.3.12), bounded
 // by MaxMessageSize; a MULTIAPPEND (RFC 3502) carries several, so its
 // total is bounded separately. "UID APPEND" does not exist: general bounds.
 func (l *Limits) bounds(cmd *Command) (literal, command int64) {
-	if cmd.Name == "APPEND" && !cmd.UID {
+	if CarriesMessages(cmd.Name, cmd.UID) {
 		return l.MaxMessageSize, l.MaxAppendSize
 	}
 	return l.MaxLiteralSize, l.MaxCommandSize
@@ -573,4 +573,11 @@ func (w *spillWriter) Write(p []byte) (int, error) {
 		w.werr = err
 	}
 	return n, err
+}
+
+// CarriesMessages reports whether literals of the command are messages
+// (bounded by MaxMessageSize, not MaxLiteralSize): APPEND (RFC 9051
+// 6.3.12) and REPLACE and UID REPLACE (RFC 8508).
+func CarriesMessages(name string, uid bool) bool {
+	return name == "APPEND" && !uid || name == "REPLACE"
 }

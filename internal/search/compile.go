@@ -38,15 +38,16 @@ const (
 	opSavedBefore
 	opSavedOn
 	opSavedSince
-	opOlder   // num seconds
-	opYounger // num seconds
-	opEmailID // num: MessageID
-	opHeader  // field (lower case), str (folded needle)
-	opText    // str
-	opBody    // str
-	opNot     // sub[0]
-	opOr      // sub[0], sub[1]
-	opAnd     // sub
+	opOlder    // num seconds
+	opYounger  // num seconds
+	opEmailID  // num: MessageID
+	opThreadID // str: THREADID
+	opHeader   // field (lower case), str (folded needle)
+	opText     // str
+	opBody     // str
+	opNot      // sub[0]
+	opOr       // sub[0], sub[1]
+	opAnd      // sub
 )
 
 // node is one compiled key.
@@ -182,8 +183,9 @@ func compileKey(k *imapwire.SearchKey) (node, error) {
 		// RFC 8514 4.3: every mailbox of this store keeps save dates.
 		return node{op: opAll}, nil
 	case "THREADID":
-		// RFC 8474 5: THREADID is not offered, so no message has one.
-		return node{op: opNone}, nil
+		// RFC 8474 6: objectids compare exactly; the store puts the
+		// thread computed at delivery in the record's model.
+		return node{op: opThreadID, str: k.Value}, nil
 	case "KEYWORD":
 		return node{op: opKeyword, str: k.Value}, nil
 	case "UNKEYWORD":

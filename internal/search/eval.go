@@ -143,6 +143,8 @@ func (c *evalCtx) eval(n *node) (bool, error) {
 		return !r.InternalDate.Before(c.threshold(n.num)), nil
 	case opEmailID:
 		return uint64(r.MessageID) == n.num, nil
+	case opThreadID:
+		return r.Parsed != nil && r.Parsed.ThreadID != "" && r.Parsed.ThreadID == n.str, nil
 	case opHeader:
 		return c.matchHeader(n.field, n.str) || (n.addr && c.matchAddresses(n.field, n.str)), nil
 	case opText:

@@ -177,6 +177,10 @@ type Store interface {
 	Users(ctx context.Context) ([]User, error)
 	SetPassword(ctx context.Context, name, passHash string) error
 	DeleteUser(ctx context.Context, name string) error // removes all mail
+	// SetQuota sets a user's limits (RFC 9208 STORAGE in bytes, MESSAGE in
+	// messages); 0 removes a limit. Lowering a limit below the usage
+	// deletes nothing: further additions are refused.
+	SetQuota(ctx context.Context, name string, storageBytes, messages int64) error
 
 	Account(ctx context.Context, id UserID) (Account, error)
 	Hub() *Hub
@@ -222,6 +226,32 @@ type Account interface {
 	// mailbox already holds more than Occurrence messages with the same
 	// body, so re-running an interrupted import adds nothing twice.
 	AppendBatch(ctx context.Context, id MailboxID, msgs []BatchMessage) ([]AppendResult, error)
+
+	// Replace appends req to mailbox dst and removes message uid from
+	// mailbox src, in one transaction (RFC 8508 REPLACE): either both
+	// happen or neither. The old message need not carry \Deleted. It fails
+	// with ErrNotFound, storing nothing, when src no longer holds uid.
+	Replace(ctx context.Context, src MailboxID, uid uint32, dst MailboxID, req AppendRequest) (AppendResult, error)
+
+	// Quota returns the user's limits and current usage (RFC 9208).
+	// Append, AppendBatch, Copy and Move into another of the user's
+	// mailboxes fail with ErrOverQuota, storing nothing, when they would
+	// take the usage past a limit; Move is neutral and always allowed.
+	Quota(ctx context.Context) (Quota, error)
+	// DeletedSize is the sum of RFC822.SIZE of the messages carrying
+	// \Deleted in the mailbox: what EXPUNGE would free (RFC 9208
+	// STATUS DELETED-STORAGE).
+	DeletedSize(ctx context.Context, id MailboxID) (int64, error)
+}
+
+// Quota is a user's resource limits and usage (RFC 9208). Usage counts
+// every mailbox entry: a message copied into two mailboxes counts twice,
+// although its body is stored once.
+type Quota struct {
+	StorageLimit int64 // bytes; 0: no limit
+	MessageLimit int64 // messages; 0: no limit
+	StorageUsed  int64 // bytes: sum of RFC822.SIZE over all mailboxes
+	MessagesUsed int64 // messages in all mailboxes
 }
 
 // BatchMessage is one message of Account.AppendBatch.
@@ -245,3 +275,40 @@ type Body interface {
 // ErrUseAttr reports a special-use attribute the engine does not support
 // (RFC 6154 [USEATTR]).
 var ErrUseAttr = errors.New("store: unsupported special-use attribute")
+
+// Tombstones is implemented by engines whose expunge tombstones may be
+// pruned (RFC 7162 3.2.5.1 lets a server forget old expunges). Callers
+// test for it with a type assertion; an engine without it keeps every
+// tombstone.
+type Tombstones interface {
+	// TombstoneFloor returns the lowest modseq from which the mailbox's
+	// tombstones are complete: Changes(since) reports every expunge when
+	// since >= floor. 0 means complete since the mailbox was created.
+	TombstoneFloor(ctx context.Context, id MailboxID) (uint64, error)
+	// PruneTombstones drops the tombstones with modseq <= upTo and raises
+	// the floor to upTo. Sessions holding an older modseq are told to
+	// recheck the mailbox (a ChangeMailboxes change is published).
+	PruneTombstones(ctx context.Context, id MailboxID, upTo uint64) error
+}
+
+// SCRAMKeys are a user's SCRAM-SHA-256 credentials (RFC 5802 3, RFC 7677):
+// derived from the password at `user add`/`user passwd`, never the password
+// itself. A zero Iterations means none are stored (users created before
+// SCRAM support): SCRAM logins then fail until the password is set again.
+type SCRAMKeys struct {
+	Salt       []byte
+	Iterations int
+	StoredKey  []byte // H(HMAC(SaltedPassword, "Client Key"))
+	ServerKey  []byte // HMAC(SaltedPassword, "Server Key")
+}
+
+// SCRAMStore is implemented by engines that keep SCRAM keys beside the
+// password hash (an optional interface: check with a type assertion).
+// SetPassword clears the keys, so a password change never leaves the old
+// password usable through SCRAM; callers set new keys after it.
+type SCRAMStore interface {
+	// UserSCRAM returns the user and its keys (zero if none); ErrNotFound
+	// for an unknown user.
+	UserSCRAM(ctx context.Context, name string) (User, SCRAMKeys, error)
+	SetSCRAMKeys(ctx context.Context, name string, k SCRAMKeys) error
+}

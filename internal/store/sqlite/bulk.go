@@ -164,9 +164,20 @@ func (a *Account) AppendBatch(ctx context.Context, id store.MailboxID, msgs []st
 		_, err = tx.ExecContext(ctx, `UPDATE mailboxes SET uidnext = ?, highestmodseq = ?, messages = messages + ?, recent = recent + ?,
 			unseen = unseen + ?, deleted = deleted + ?, size = size + ? WHERE id = ?`,
 			uidnext, modseq, added, added, unseen, deleted, size, id)
-		return err
+		if err != nil {
+			return err
+		}
+		// RFC 9208: a batch that passes a limit is refused whole.
+		return checkQuota(ctx, tx, a.user)
 	})
 	if err != nil {
+		if errors.Is(err, store.ErrOverQuota) {
+			hs := make([]blobstore.Hash, 0, len(todo))
+			for _, i := range todo {
+				hs = append(hs, items[i].nm.hash)
+			}
+			a.s.collect(ctx, hs) // the bodies no row took
+		}
 		return nil, err
 	}
 	if modseq != 0 {

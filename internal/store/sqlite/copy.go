@@ -187,6 +187,11 @@ func (a *Account) copyOrMove(ctx context.Context, src store.MailboxID, uids []ui
 		if err == nil && len(res.SrcUIDs) == 0 {
 			ms = 0
 		}
+		// RFC 9208: COPY adds to the usage (each mailbox entry counts);
+		// MOVE between the user's own mailboxes leaves it unchanged.
+		if err == nil && ms != 0 && !move {
+			err = checkQuota(ctx, tx, a.user)
+		}
 		return err
 	})
 	if err != nil {

@@ -403,9 +403,25 @@ func (a *Account) Status(ctx context.Context, id store.MailboxID) (store.Mailbox
 
 // ClaimRecent makes every current message non-recent for later sessions
 // and returns the first UID that was recent (RFC 3501 2.3.2).
+//
+// Most SELECTs find nothing recent, so the mailbox row is read first and
+// the write lock (shared with every delivery, and with other processes) is
+// taken only when there is something to claim. The write transaction reads
+// the row again: a session that claimed in between leaves nothing for us,
+// so two racing sessions never both report the same message as recent.
 func (a *Account) ClaimRecent(ctx context.Context, id store.MailboxID) (uint32, error) {
-	var first uint32
-	err := a.s.write(ctx, func(tx *Tx) error {
+	var first, next uint32
+	err := a.s.rq().QueryRowContext(ctx, `SELECT first_recent_uid, uidnext FROM mailboxes WHERE id = ? AND user_id = ?`, id, a.user).Scan(&first, &next)
+	if err == sql.ErrNoRows {
+		return 0, fmt.Errorf("sqlite: mailbox %d: %w", id, store.ErrNoMailbox)
+	}
+	if err != nil {
+		return 0, err
+	}
+	if first >= next {
+		return first, nil
+	}
+	err = a.s.write(ctx, func(tx *Tx) error {
 		var next uint32
 		err := tx.QueryRowContext(ctx, `SELECT first_recent_uid, uidnext FROM mailboxes WHERE id = ? AND user_id = ?`, id, a.user).Scan(&first, &next)
 		if err == sql.ErrNoRows {

@@ -393,10 +393,16 @@ func (a *Account) Append(ctx context.Context, id store.MailboxID, req store.Appe
 			uidnext+1, ms, b2i(bits&bitSeen == 0), b2i(bits&bitDeleted != 0), size, id); err != nil {
 			return err
 		}
+		if err := checkQuota(ctx, tx, a.user); err != nil { // RFC 9208: rolls back
+			return err
+		}
 		res.UID, res.MessageID, res.ModSeq = uidnext, store.MessageID(mid), ms
 		return nil
 	})
 	if err != nil {
+		if errors.Is(err, store.ErrOverQuota) {
+			a.s.collect(ctx, []blobstore.Hash{h}) // the body no row took
+		}
 		return store.AppendResult{}, err
 	}
 	a.s.hub.Publish(store.Change{User: a.user, Kind: store.ChangeMessages, Mailbox: id, ModSeq: res.ModSeq})

@@ -135,6 +135,10 @@ CREATE TABLE expunged (
 ) WITHOUT ROWID;
 CREATE INDEX expunged_modseq ON expunged(mailbox_id, modseq);
 `,
+	// 2: SCRAM-SHA-256 keys (scram.go).
+	scramMigration,
+	// 3: threads for RFC 8474 THREADID (threads.go).
+	threadsMigration,
 }
 
 // migrate brings the database to the latest schema version in one

@@ -83,6 +83,7 @@ type Tx struct {
 	tx    *sql.Tx
 	cache *stmtCache
 	local map[*sql.Stmt]*sql.Stmt // database statement -> its form in tx
+	seqs  []userSeq               // MODSEQs taken by nextModSeq (watch.go)
 }
 
 func (t *Tx) stmt(ctx context.Context, q string) *sql.Stmt {

@@ -73,6 +73,13 @@ type Options struct {
 	CacheSize int64
 	// Hub receives changes; nil means a new hub.
 	Hub *store.Hub
+	// Watch starts a watcher that publishes on Hub the changes other
+	// processes commit to the database (casier import, casier user), so
+	// IDLE sessions see them (watch.go). For the serving process.
+	Watch bool
+	// WatchInterval is how often the watcher polls; 0 means
+	// DefaultWatchInterval.
+	WatchInterval time.Duration
 }
 
 // Store is the SQLite engine.
@@ -89,6 +96,8 @@ type Store struct {
 	maxSize int64
 	models  *modelCache   // nil: disabled
 	entries *entriesCache // nil: disabled
+
+	watch *watcher // nil unless Options.Watch
 
 	sweepCancel context.CancelFunc
 	sweepDone   chan struct{}
@@ -186,6 +195,12 @@ func Open(dir string, opts Options) (*Store, error) {
 		return nil, err
 	}
 
+	if opts.Watch {
+		if err := s.startWatcher(); err != nil {
+			s.Close()
+			return nil, err
+		}
+	}
 	if opts.NoSweep {
 		return s, nil
 	}
@@ -213,6 +228,9 @@ func (s *Store) initMeta(ctx context.Context) error {
 func (s *Store) Close() error {
 	var err error
 	s.closeOnce.Do(func() {
+		if s.watch != nil {
+			s.watch.stop()
+		}
 		if s.sweepCancel != nil {
 			s.sweepCancel()
 			<-s.sweepDone
@@ -284,8 +302,8 @@ func (s *Store) writeOnce(ctx context.Context, fn func(tx *Tx) error) error {
 	err = fn(t)
 	if err != nil {
 		tx.Rollback()
-	} else {
-		err = tx.Commit()
+	} else if err = tx.Commit(); err == nil && s.watch != nil {
+		s.watch.committed(t.seqs)
 	}
 	// The connection is free again: prepare what this transaction missed.
 	s.wcache.flush(context.WithoutCancel(ctx))
@@ -315,6 +333,11 @@ func nextModSeq(ctx context.Context, tx *Tx, user store.UserID) (uint64, error) 
 	err := tx.QueryRowContext(ctx, `UPDATE users SET modseq = modseq + 1 WHERE id = ? RETURNING modseq`, user).Scan(&m)
 	if err == sql.ErrNoRows {
 		return 0, fmt.Errorf("sqlite: user %d: %w", user, store.ErrNotFound)
+	}
+	if err == nil {
+		// Remembered so the watcher can tell our commits from other
+		// processes' (watch.go).
+		tx.seqs = append(tx.seqs, userSeq{user, m})
 	}
 	return m, err
 }

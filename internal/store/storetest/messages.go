@@ -67,6 +67,12 @@ func testAppendRecords(t *testing.T, h Harness) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// The engine adds the thread computed at delivery (RFC 8474
+	// THREADID), which Parse alone cannot know.
+	if rec.Parsed.ThreadID == "" {
+		t.Fatal("Parsed.ThreadID missing")
+	}
+	want.ThreadID = rec.Parsed.ThreadID
 	eq(t, "Parsed", rec.Parsed, want)
 	eq(t, "body bytes", readBody(t, a, rec.MessageID), raw)
 	eq(t, "second record", recs[1].UID, uint32(2))

@@ -74,6 +74,7 @@ func RunWith(t *testing.T, h Harness) {
 		{"Durability", testDurability},
 		{"ConcurrentAppends", testConcurrentAppends},
 		{"Cancelled", testCancelled},
+		{"Quota", testQuota},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, h) })

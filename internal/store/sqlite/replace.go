@@ -1,0 +1,122 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"time"
+
+	"github.com/casier/casier/internal/store"
+	"github.com/casier/casier/internal/store/blobstore"
+)
+
+// Replace appends a message to dst and removes uid from src in one write
+// transaction (RFC 8508 3.4: the replacement is atomic, so no session ever
+// sees both messages or neither, and a crash leaves one of the two states).
+// The body is made durable before the transaction, as for Append; the old
+// message leaves a tombstone at the same modseq as the new one.
+func (a *Account) Replace(ctx context.Context, src store.MailboxID, uid uint32, dst store.MailboxID, req store.AppendRequest) (store.AppendResult, error) {
+	raw, err := readBody(req.Body, req.Size, a.s.maxSize)
+	if err != nil {
+		return store.AppendResult{}, err
+	}
+	if err := ctx.Err(); err != nil {
+		return store.AppendResult{}, err
+	}
+	h := blobstore.Sum(raw)
+	if err := a.s.blobs.Put(h, raw); err != nil {
+		return store.AppendResult{}, err
+	}
+	p := parse(raw)
+	var date any
+	if !p.Date.IsZero() {
+		date = p.Date.Unix()
+	}
+	bits, kws := parseFlags(req.Flags)
+	idate := req.InternalDate
+	if idate.IsZero() {
+		idate = time.Now()
+	}
+	_, tz := idate.Zone()
+	header := raw[:p.Root.BodyStart]
+	if header == nil {
+		header = []byte{}
+	}
+	nm := newMessage{hash: h, raw: raw, header: header, parsed: encodeParsed(p), date: date}
+
+	var res store.AppendResult
+	var orphans []blobstore.Hash
+	err = a.s.write(ctx, func(tx *Tx) error {
+		res, orphans = store.AppendResult{}, nil
+		if err := checkMailbox(ctx, tx, a.user, src); err != nil {
+			return err
+		}
+		var uidnext uint32
+		err := tx.QueryRowContext(ctx, `SELECT uidvalidity, uidnext FROM mailboxes WHERE id = ? AND user_id = ?`, dst, a.user).Scan(&res.UIDValidity, &uidnext)
+		if err == sql.ErrNoRows {
+			return fmt.Errorf("sqlite: mailbox %d: %w", dst, store.ErrNoMailbox)
+		}
+		if err != nil {
+			return err
+		}
+		if uidnext == 1<<32-1 {
+			return fmt.Errorf("sqlite: mailbox %d: UID space exhausted", dst)
+		}
+		old, err := readSrcRows(ctx, tx, src, []uint32{uid})
+		if err != nil {
+			return err
+		}
+		if len(old) == 0 {
+			return fmt.Errorf("sqlite: mailbox %d uid %d: %w", src, uid, store.ErrNotFound)
+		}
+		ms, err := nextModSeq(ctx, tx, a.user)
+		if err != nil {
+			return err
+		}
+		// The new message row is taken before the old entry goes, so a
+		// replacement identical to the message it replaces keeps its row
+		// (and its EMAILID) instead of being dropped as an orphan.
+		mid, err := a.s.messageRow(ctx, tx, a.user, nm)
+		if err != nil {
+			return err
+		}
+		kt := newKeywordTable(dst)
+		ck, err := kt.canon(ctx, tx, kws, true)
+		if err != nil {
+			return err
+		}
+		size := int64(len(raw))
+		if _, err := tx.ExecContext(ctx, insertEntry,
+			dst, uidnext, mid, bits, joinKeywords(ck), ms, size, idate.Unix(), tz, time.Now().Unix()); err != nil {
+			return err
+		}
+		if err := indexKeywords(ctx, tx, dst, uidnext, ck, true); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE mailboxes SET uidnext = ?, highestmodseq = ?, messages = messages + 1, recent = recent + 1,
+			unseen = unseen + ?, deleted = deleted + ?, size = size + ? WHERE id = ?`,
+			uidnext+1, ms, b2i(bits&bitSeen == 0), b2i(bits&bitDeleted != 0), size, dst); err != nil {
+			return err
+		}
+		if orphans, err = removeTx(ctx, tx, src, old, ms); err != nil {
+			return err
+		}
+		// RFC 9208: the usage after the whole replacement counts, so a
+		// draft near the limit can still be replaced by one of similar size.
+		if err := checkQuota(ctx, tx, a.user); err != nil {
+			return err
+		}
+		res.UID, res.MessageID, res.ModSeq = uidnext, store.MessageID(mid), ms
+		return nil
+	})
+	if err != nil {
+		a.s.collect(ctx, []blobstore.Hash{h}) // the body, if no row took it
+		return store.AppendResult{}, err
+	}
+	a.s.collect(ctx, orphans)
+	a.s.hub.Publish(store.Change{User: a.user, Kind: store.ChangeMessages, Mailbox: src, ModSeq: res.ModSeq})
+	if dst != src {
+		a.s.hub.Publish(store.Change{User: a.user, Kind: store.ChangeMessages, Mailbox: dst, ModSeq: res.ModSeq})
+	}
+	return res, nil
+}
