@@ -19,6 +19,7 @@ import (
 	"net/netip"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 	"unicode"
 	"unicode/utf8"
@@ -83,8 +84,9 @@ type Authenticator struct {
 
 	// secret keys the fake SCRAM salts of unknown users.
 	secret []byte
-	// tokens checks OAUTHBEARER and XOAUTH2 tokens; nil: not offered.
-	tokens TokenVerifier
+	// tokens checks OAUTHBEARER and XOAUTH2 tokens; empty: not offered.
+	// Atomic because it may be set while sessions read it.
+	tokens atomic.Pointer[TokenVerifier]
 }
 
 // New returns an Authenticator. Zero Window and MaxEntries in cfg take
@@ -106,7 +108,21 @@ func randomBytes(n int) []byte {
 
 // SetTokenVerifier enables OAUTHBEARER and XOAUTH2 with v (nil disables
 // them). Call it before serving.
-func (a *Authenticator) SetTokenVerifier(v TokenVerifier) { a.tokens = v }
+func (a *Authenticator) SetTokenVerifier(v TokenVerifier) {
+	if v == nil {
+		a.tokens.Store(nil)
+		return
+	}
+	a.tokens.Store(&v)
+}
+
+// tokenVerifier returns the configured token check, or nil.
+func (a *Authenticator) tokenVerifier() TokenVerifier {
+	if p := a.tokens.Load(); p != nil {
+		return *p
+	}
+	return nil
+}
 
 // gate waits out the throttle delay earlier failures from remote or for
 // account owe ("" : the address only), like Login does before a check.

@@ -88,7 +88,7 @@ func (e *oauthExchange) check(ctx context.Context, resp []byte) ([]byte, bool, e
 	if err := e.a.gate(ctx, e.ci.Remote, account); err != nil {
 		return nil, false, err
 	}
-	user, verr := e.a.tokens.Verify(ctx, token)
+	user, verr := e.a.tokenVerifier().Verify(ctx, token)
 	if errors.Is(verr, ErrTokenUnavailable) {
 		e.a.log.Error("token verification unavailable", "remote", e.ci.Remote.String(), "mech", e.mech(), "err", verr)
 		return nil, false, verr

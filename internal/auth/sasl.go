@@ -71,7 +71,7 @@ func (a *Authenticator) Mechanisms(ci ConnInfo) []string {
 	if len(channelBindingTypes(ci)) > 0 {
 		m = append(m, MechSCRAMPlus)
 	}
-	if ci.PlaintextOK && a.tokens != nil {
+	if ci.PlaintextOK && a.tokenVerifier() != nil {
 		m = append(m, MechOAuthBearer, MechXOAuth2)
 	}
 	return m

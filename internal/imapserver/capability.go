@@ -16,9 +16,11 @@ var authedCaps = []string{
 // authedCapsTail follows APPENDLIMIT=<n> in the list.
 // SEARCHRES (RFC 5182) is part of IMAP4rev2 (RFC 9051 6.4.4.1) and is
 // offered to IMAP4rev1 clients too. OBJECTID (RFC 8474), SAVEDATE (RFC
-// 8514), REPLACE (RFC 8508).
-var authedCapsTail = []string{"UTF8=ACCEPT", "MULTIAPPEND", "BINARY", "PREVIEW", "ESEARCH", "SEARCHRES",
-	"OBJECTID", "SAVEDATE", "REPLACE"}
+// 8514), REPLACE (RFC 8508), CATENATE (RFC 4469, catenate.go), URLAUTH
+// (RFC 4467, cmd_urlauth.go).
+var authedCapsTail = []string{"UTF8=ACCEPT", "MULTIAPPEND", "CATENATE", "URLAUTH", "BINARY", "PREVIEW", "ESEARCH", "SEARCHRES",
+	"PARTIAL", "CONTEXT=SEARCH", "MULTISEARCH", "INPROGRESS", // RFC 9394, 5267, 7377, 9585: search_context.go, cmd_esearch.go
+	"OBJECTID", "SAVEDATE", "REPLACE", "NOTIFY"}
 
 // capabilities is the list CAPABILITY returns in the session's state (RFC
 // 9051 6.1.1). It never depends on ENABLE (RFC 9051 6.3.1).
@@ -45,7 +47,8 @@ func (s *Session) capabilities() []string {
 	caps = append(caps, quotaCaps...) // RFC 9208, cmd_quota.go
 	// RFC 7889: the largest message APPEND accepts.
 	caps = append(caps, "APPENDLIMIT="+strconv.FormatInt(s.srv.cfg.MaxMessageSize, 10))
-	return append(caps, authedCapsTail...)
+	caps = append(caps, authedCapsTail...)
+	return append(caps, sortCaps...) // RFC 5256, 5957, 5267: cmd_sort.go
 }
 
 // plaintextAllowed tells whether a password may be sent on this

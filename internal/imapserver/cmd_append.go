@@ -21,7 +21,8 @@ type appendMsg struct {
 	flags []string
 	date  time.Time
 	lit   *imapwire.Literal
-	utf8  bool // sent as UTF8 (~{n}) (RFC 6855 4)
+	utf8  bool        // sent as UTF8 (~{n}) (RFC 6855 4)
+	cat   *catenation // CATENATE (RFC 4469, catenate.go) instead of lit
 }
 
 // cmdAppend: RFC 9051 6.3.12, with MULTIAPPEND (RFC 3502), UIDPLUS
@@ -48,7 +49,7 @@ func cmdAppend(s *Session, cmd *imapwire.Command) error {
 	}
 	var msgs []appendMsg
 	for {
-		m, err := parseAppendMessage(d)
+		m, err := parseAppendMsg(d, true)
 		if err != nil {
 			return err
 		}
@@ -72,7 +73,16 @@ func cmdAppend(s *Session, cmd *imapwire.Command) error {
 	}
 
 	limit := s.srv.cfg.MaxMessageSize
+	defer closeCatenations(msgs)
 	for _, m := range msgs {
+		if m.cat != nil {
+			// RFC 4469 5: every URL is resolved (and the total size
+			// checked) before the first message is stored.
+			if err := s.resolveCatenate(m.cat, limit); err != nil {
+				return err
+			}
+			continue
+		}
 		if m.utf8 && !s.utf8 {
 			// RFC 6855 4: the UTF8 data item needs ENABLE UTF8=ACCEPT.
 			return errNo("", "APPEND UTF8 requires ENABLE UTF8=ACCEPT")
@@ -108,8 +118,13 @@ func cmdAppend(s *Session, cmd *imapwire.Command) error {
 	return nil
 }
 
-// parseAppendMessage reads one append-message (with its leading SP).
-func parseAppendMessage(d *imapwire.Decoder) (appendMsg, error) {
+// parseAppendMessage reads one append-message (with its leading SP),
+// without CATENATE.
+func parseAppendMessage(d *imapwire.Decoder) (appendMsg, error) { return parseAppendMsg(d, false) }
+
+// parseAppendMsg reads one append-message; catenate allows the CATENATE
+// data item (RFC 4469), whose m.cat the caller must resolve and close.
+func parseAppendMsg(d *imapwire.Decoder, catenate bool) (appendMsg, error) {
 	var m appendMsg
 	if err := d.SP(); err != nil {
 		return m, err
@@ -139,6 +154,17 @@ func parseAppendMessage(d *imapwire.Decoder) (appendMsg, error) {
 		if err := d.SP(); err != nil {
 			return m, err
 		}
+	}
+	if c := d.Peek(); catenate && (c == 'C' || c == 'c') {
+		a, err := d.Atom()
+		if err != nil {
+			return m, err
+		}
+		if !strings.EqualFold(a, "CATENATE") {
+			return m, errBad("", "Expected message literal")
+		}
+		m.cat, err = parseCatenate(d)
+		return m, err
 	}
 	if c := d.Peek(); c == 'U' || c == 'u' {
 		a, err := d.Atom()
@@ -186,11 +212,18 @@ func parseAppendMessage(d *imapwire.Decoder) (appendMsg, error) {
 // non-binary literal (RFC 9051 4.3: CHAR8 excludes NUL; RFC 3516 4.4
 // allows them only in literal8).
 func (s *Session) appendOne(id store.MailboxID, m appendMsg) (store.AppendResult, error) {
-	rc, err := m.lit.Open()
-	if err != nil {
-		return store.AppendResult{}, errInternal(err)
+	var rc io.Reader
+	var size int64
+	if m.cat != nil {
+		rc, size = m.cat.reader(), m.cat.size
+	} else {
+		lr, err := m.lit.Open()
+		if err != nil {
+			return store.AppendResult{}, errInternal(err)
+		}
+		defer lr.Close()
+		rc, size = lr, m.lit.Size
 	}
-	defer rc.Close()
 	var body io.Reader = rc
 	var chk *headerCheck
 	if !s.utf8 {
@@ -201,7 +234,7 @@ func (s *Session) appendOne(id store.MailboxID, m appendMsg) (store.AppendResult
 	}
 	res, err := s.acct.Append(s.ctx, id, store.AppendRequest{
 		Body:         body,
-		Size:         m.lit.Size,
+		Size:         size,
 		Flags:        m.flags,
 		InternalDate: m.date,
 	})

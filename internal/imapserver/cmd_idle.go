@@ -81,12 +81,18 @@ func cmdIdle(s *Session, cmd *imapwire.Command) error {
 
 // idleSync sends the selected mailbox's changes and flushes them at once.
 func (s *Session) idleSync() error {
-	if s.state != stateSelected {
+	if s.notify != nil {
+		// RFC 5465 4: NOTIFY governs what IDLE reports; an explicit
+		// "selected NONE" leaves the selected mailbox to the next command.
+		n := s.notify
+		if err := s.notifyDeliver(true, n.sel == nil || n.sel.events != 0); err != nil {
+			return err
+		}
+	} else if s.state != stateSelected {
 		// Nothing to report outside a mailbox (no NOTIFY): drop the feed.
 		s.sub.Take()
 		return nil
-	}
-	if err := s.sync(true); err != nil {
+	} else if err := s.sync(true); err != nil {
 		return err
 	}
 	s.rawConn.SetWriteDeadline(time.Now().Add(s.srv.cfg.IdleTimeout))

@@ -23,6 +23,15 @@ func init() {
 // and SAVE of RFC 5182 (RFC 9051 6.4.4.1).
 type searchReturn struct {
 	min, max, all, count, save bool
+	// partial pages the result (RFC 9394 PARTIAL); update keeps it up to
+	// date (RFC 5267 4.1 UPDATE).
+	partial *partialRange
+	update  bool
+}
+
+// resultOpts tells whether any option asks for result data.
+func (r *searchReturn) resultOpts() bool {
+	return r.min || r.max || r.all || r.count || r.partial != nil
 }
 
 // cmdSearch implements SEARCH and UID SEARCH (RFC 9051 6.4.4, RFC 3501
@@ -37,7 +46,12 @@ func cmdSearch(s *Session, cmd *imapwire.Command) error {
 	if err != nil {
 		return err
 	}
-	matches, modseqs, err := s.searchMatches(d, cmd.UID)
+	prog, keys, err := s.searchProgram(d)
+	var matches []uint32
+	var modseqs []uint64
+	if err == nil {
+		matches, modseqs, err = s.runSearchProgress(prog, keys, cmd.UID, usesModSeq(keys), s.newProgress(cmd.Tag, uint32(len(s.sel.uids))))
+	}
 	if ret != nil && ret.save {
 		// RFC 5182 2.1: a SEARCH with SAVE that fails leaves "$" empty.
 		s.sel.saved = nil
@@ -48,7 +62,18 @@ func cmdSearch(s *Session, cmd *imapwire.Command) error {
 	if err != nil {
 		return err
 	}
-	if ret != nil && ret.save && *ret == (searchReturn{save: true}) {
+	if ret != nil && ret.update {
+		// RFC 5267 4.2: a server that cannot keep one more search up to
+		// date says so and runs the search once.
+		if !s.addContext(cmd.Tag, cmd.UID, prog, keys, matches) {
+			s.w.Untagged().Status("OK", `NOUPDATE "`+cmd.Tag+`"`, "Too many search contexts").CRLF()
+		}
+		if !ret.resultOpts() {
+			// The client needs the starting result to apply updates to.
+			ret.all = true
+		}
+	}
+	if ret != nil && ret.save && !ret.resultOpts() {
 		// RFC 5182 2.1: SAVE alone returns no ESEARCH response.
 		return nil
 	}
@@ -64,7 +89,7 @@ func cmdSearch(s *Session, cmd *imapwire.Command) error {
 		}
 		return w.CRLF()
 	}
-	if ret == nil || *ret == (searchReturn{}) {
+	if ret == nil || !ret.resultOpts() {
 		// RFC 4731 3.1: RETURN () means ALL; RFC 9051 6.4.4: so does no
 		// RETURN at all in IMAP4rev2.
 		ret = &searchReturn{all: true}
@@ -81,6 +106,12 @@ func esearchModSeq(r *searchReturn, modseqs []uint64) uint64 {
 		return slices.Max(modseqs)
 	}
 	var m uint64
+	if r.partial != nil {
+		// RFC 9394 3.1: the messages PARTIAL returns count too.
+		if i, j := r.partial.bounds(len(modseqs)); i < j {
+			m = slices.Max(modseqs[i:j])
+		}
+	}
 	if r.min {
 		m = modseqs[0]
 	}
@@ -95,6 +126,17 @@ func esearchModSeq(r *searchReturn, modseqs []uint64) uint64 {
 // When the keys use MODSEQ it also returns the mod-sequence of each match
 // (else nil), and enables CONDSTORE (RFC 7162 3.1).
 func (s *Session) searchMatches(d *imapwire.Decoder, uid bool) ([]uint32, []uint64, error) {
+	prog, keys, err := s.searchProgram(d)
+	if err != nil {
+		return nil, nil, err
+	}
+	return s.runSearch(prog, keys, uid, usesModSeq(keys))
+}
+
+// searchProgram reads "[CHARSET x] keys" up to the end of the command and
+// compiles them. When the keys use MODSEQ it enables CONDSTORE (RFC 7162
+// 3.1).
+func (s *Session) searchProgram(d *imapwire.Decoder) (*search.Program, []imapwire.SearchKey, error) {
 	dec, err := searchCharset(d, s.utf8 && !s.rev2)
 	if err != nil {
 		return nil, nil, err
@@ -115,11 +157,10 @@ func (s *Session) searchMatches(d *imapwire.Decoder, uid bool) ([]uint32, []uint
 	if err != nil {
 		return nil, nil, errBad("", err.Error())
 	}
-	wantModSeq := usesModSeq(keys)
-	if wantModSeq {
+	if usesModSeq(keys) {
 		s.enableCondstore()
 	}
-	return s.runSearch(prog, keys, uid, wantModSeq)
+	return prog, keys, nil
 }
 
 // usesModSeq tells whether a MODSEQ key appears anywhere in keys.
@@ -141,7 +182,11 @@ func (s *Session) savedResult(r *searchReturn, matches []uint32, uid bool) []uin
 		return nil
 	}
 	picked := matches
-	if (r.min || r.max) && !r.all && !r.count {
+	if r.partial != nil && !r.all && !r.count {
+		// Like MIN and MAX (RFC 5182 2.1), PARTIAL saves what it returns.
+		i, j := r.partial.bounds(len(matches))
+		picked = matches[i:j]
+	} else if (r.min || r.max) && !r.all && !r.count {
 		picked = nil
 		if r.min {
 			picked = append(picked, matches[0])
@@ -174,8 +219,8 @@ func peekAtom(d *imapwire.Decoder, want string) bool {
 }
 
 // searchReturnOpts reads an optional "RETURN (" [option *(SP option)] ")"
-// SP (RFC 4731 3.1, RFC 9051 6.4.4, RFC 5182 SAVE). The PARTIAL and
-// RELEVANCY options are not known.
+// SP (RFC 4731 3.1, RFC 9051 6.4.4, RFC 5182 SAVE, RFC 9394 PARTIAL, RFC
+// 5267 4.1 UPDATE). RELEVANCY is not known.
 func searchReturnOpts(d *imapwire.Decoder) (*searchReturn, error) {
 	if !peekAtom(d, "RETURN") {
 		return nil, nil
@@ -200,6 +245,22 @@ func searchReturnOpts(d *imapwire.Decoder) (*searchReturn, error) {
 			r.count = true
 		case "SAVE":
 			r.save = true
+		case "UPDATE":
+			r.update = true
+		case "PARTIAL":
+			// RFC 9394 3.1: "PARTIAL" SP partial-range.
+			if err := d.SP(); err != nil {
+				return err
+			}
+			a, err := d.Atom()
+			if err != nil {
+				return err
+			}
+			p, err := parsePartial(a)
+			if err != nil {
+				return err
+			}
+			r.partial = &p
 		default:
 			return errBad("", "Unsupported SEARCH return option "+opt)
 		}
@@ -215,8 +276,14 @@ func searchReturnOpts(d *imapwire.Decoder) (*searchReturn, error) {
 // [COUNT n]" (RFC 4731 3.1, RFC 9051 7.3.4). MIN, MAX and ALL are left out
 // when nothing matched; COUNT is always sent when asked for.
 func (s *Session) writeESearch(tag string, uid bool, r *searchReturn, matches []uint32, modseqs []uint64) error {
+	s.w.Untagged().Atom("ESEARCH").SP().Open().Atom("TAG").SP().String(tag).Close()
+	return s.writeESearchData(uid, r, matches, modseqs)
+}
+
+// writeESearchData writes what follows the correlator of an ESEARCH
+// response, and its CRLF.
+func (s *Session) writeESearchData(uid bool, r *searchReturn, matches []uint32, modseqs []uint64) error {
 	w := s.w
-	w.Untagged().Atom("ESEARCH").SP().Open().Atom("TAG").SP().String(tag).Close()
 	if uid {
 		w.SP().Atom("UID")
 	}
@@ -233,6 +300,17 @@ func (s *Session) writeESearch(tag string, uid bool, r *searchReturn, matches []
 	}
 	if r.count {
 		w.SP().Atom("COUNT").SP().Number(uint32(len(matches)))
+	}
+	if r.partial != nil {
+		// RFC 9394 3.1: "PARTIAL (range set)", NIL when the range names
+		// no result; sent even when nothing matched.
+		w.SP().Atom("PARTIAL").SP().Open().Atom(r.partial.String()).SP()
+		if i, j := r.partial.bounds(len(matches)); i < j {
+			w.Atom(imapwire.FormatUIDSet(matches[i:j]))
+		} else {
+			w.Atom("NIL")
+		}
+		w.Close()
 	}
 	if modseqs != nil && len(matches) > 0 {
 		w.SP().Atom("MODSEQ").SP().Number64(esearchModSeq(r, modseqs))
@@ -298,6 +376,12 @@ next:
 // bodies only when a key needs them, one message at a time. Messages
 // expunged by another session but not yet reported match nothing.
 func (s *Session) runSearch(prog *search.Program, keys []imapwire.SearchKey, uid, wantModSeq bool) ([]uint32, []uint64, error) {
+	return s.runSearchProgress(prog, keys, uid, wantModSeq, nil)
+}
+
+// runSearchProgress is runSearch that reports its progress through pr
+// (RFC 9585) when pr is not nil.
+func (s *Session) runSearchProgress(prog *search.Program, keys []imapwire.SearchKey, uid, wantModSeq bool, pr *progress) ([]uint32, []uint64, error) {
 	sel := s.sel
 	env := &search.Env{
 		MaxSeq: uint32(len(sel.uids)),
@@ -341,6 +425,9 @@ func (s *Session) runSearch(prog *search.Program, keys []imapwire.SearchKey, uid
 			if j == len(entries) || entries[j].UID != u {
 				continue
 			}
+			if err := pr.step(); err != nil {
+				return nil, nil, err
+			}
 			rec.Entry = entries[j]
 			m.SeqNum, m.Recent = uint32(i)+1, s.isRecent(u)
 			ok, err := prog.Match(&m, env)
@@ -372,6 +459,9 @@ func (s *Session) runSearch(prog *search.Program, keys []imapwire.SearchKey, uid
 			}
 			if j == len(recs) || recs[j].UID != u {
 				continue
+			}
+			if err := pr.step(); err != nil {
+				return nil, nil, err
 			}
 			rec := &recs[j]
 			m := search.Message{SeqNum: uint32(i) + 1, Record: rec, Recent: s.isRecent(u)}

@@ -67,33 +67,25 @@ func (s *Session) selectMailbox(cmd *imapwire.Command, readOnly bool) error {
 	// Changes queued so far are older than the state read below.
 	s.sub.Take()
 	s.dirty, s.checkMailbox = false, false
-	// Status before Entries: a change landing between the two is pulled
+	// Status before the UIDs: a change landing between the two is pulled
 	// again by the next sync (its modseq is above sel.modseq).
 	st, err := s.acct.Status(s.ctx, mb.ID)
-	if err != nil {
-		return errFromStore(err)
-	}
-	entries, err := s.acct.Entries(s.ctx, mb.ID)
 	if err != nil {
 		return errFromStore(err)
 	}
 	sel := &selected{
 		mbox:     st.Mailbox,
 		readOnly: readOnly,
-		uids:     make([]uint32, len(entries)),
 		modseq:   st.HighestModSeq,
 	}
 	s.sel = sel
 	for _, k := range st.Keywords {
 		s.learnKeywords([]string{k})
 	}
-	unseen := uint32(0)
-	for i, e := range entries {
-		sel.uids[i] = e.UID
-		if unseen == 0 && !slices.Contains(e.Flags, store.FlagSeen) {
-			unseen = uint32(i) + 1
-		}
-		s.learnKeywords(e.Flags)
+	unseen, err := s.loadView(sel)
+	if err != nil {
+		s.deselect()
+		return errFromStore(err)
 	}
 	uidNext := max(st.UIDNext, sel.lastUID()+1)
 
@@ -169,6 +161,45 @@ func (s *Session) selectMailbox(cmd *imapwire.Command, readOnly bool) error {
 		s.setOK("READ-WRITE", "SELECT completed")
 	}
 	return nil
+}
+
+// loadView fills sel.uids and returns the message number of the first
+// unseen message (0 if none, or for IMAP4rev2 sessions, which are not told
+// it: RFC 9051 removed [UNSEEN]). An engine that implements
+// store.UIDLister hands out its cached UID array, shared until this view
+// changes (ownUIDs), so SELECT does no per-message work; the keywords come
+// from Status, which lists every keyword used in the mailbox. Otherwise
+// every entry is read.
+func (s *Session) loadView(sel *selected) (uint32, error) {
+	if ul, ok := s.acct.(store.UIDLister); ok {
+		l, err := ul.UIDList(s.ctx, sel.mbox.ID, !s.rev2)
+		if err != nil {
+			return 0, err
+		}
+		sel.uids, sel.shared = l.UIDs, true
+		if l.FirstUnseen == 0 {
+			return 0, nil
+		}
+		i, found := slices.BinarySearch(sel.uids, l.FirstUnseen)
+		if !found {
+			return 0, nil
+		}
+		return uint32(i) + 1, nil
+	}
+	entries, err := s.acct.Entries(s.ctx, sel.mbox.ID)
+	if err != nil {
+		return 0, err
+	}
+	sel.uids = make([]uint32, len(entries))
+	unseen := uint32(0)
+	for i, e := range entries {
+		sel.uids[i] = e.UID
+		if unseen == 0 && !slices.Contains(e.Flags, store.FlagSeen) {
+			unseen = uint32(i) + 1
+		}
+		s.learnKeywords(e.Flags)
+	}
+	return unseen, nil
 }
 
 // selectListAttrs returns the mailbox attributes of mb for the LIST

@@ -134,7 +134,7 @@ func (s *Session) serve() {
 			s.bye("Server shutting down")
 			return
 		}
-		cmd, err := s.r.ReadCommand(s.cont)
+		cmd, err := s.readCommand() // notify.go: events while waiting
 		if err != nil {
 			if !s.readError(err) {
 				return
@@ -221,6 +221,9 @@ func (s *Session) cont(tag string, size int64, sync bool) error {
 	if !sync {
 		return nil
 	}
+	// With NOTIFY, events may be written while the command is read.
+	s.wmu.Lock()
+	defer s.wmu.Unlock()
 	return s.w.Continuation("Ready for literal data")
 }
 
@@ -278,8 +281,9 @@ func (s *Session) execute(cmd *imapwire.Command) {
 		return
 	}
 	if st := toStatus(err); st == nil || st.kind != "BYE" {
-		if s.state == stateSelected {
-			if serr := s.sync(c.expungeOK); serr != nil {
+		if s.state == stateSelected || s.notify != nil {
+			// With NOTIFY, events of other mailboxes go out too.
+			if serr := s.syncOrNotify(c.expungeOK); serr != nil {
 				if st := toStatus(serr); st.kind == "BYE" {
 					err = serr
 				} else {

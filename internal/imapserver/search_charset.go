@@ -37,16 +37,26 @@ func searchCharset(d *imapwire.Decoder, utf8Only bool) (cs *string, err error) {
 	if err != nil {
 		return nil, err
 	}
-	if !utf8Charset(name) {
-		if utf8Only {
-			return nil, errBad("", "SEARCH CHARSET conflicts with UTF8=ACCEPT")
-		}
-		if _, err := charset.Reader(strings.ToLower(name), strings.NewReader("")); err != nil {
-			return nil, errNo(badCharsetCode, "Unsupported charset")
-		}
-		cs = &name
+	if cs, err = checkCharset(name, utf8Only); err != nil {
+		return nil, err
 	}
 	return cs, d.SP()
+}
+
+// checkCharset validates a search charset name as searchCharset does (also
+// used by SORT and THREAD, whose charset is not preceded by "CHARSET"):
+// nil for US-ASCII and UTF-8, else the name.
+func checkCharset(name string, utf8Only bool) (*string, error) {
+	if utf8Charset(name) {
+		return nil, nil
+	}
+	if utf8Only {
+		return nil, errBad("", "SEARCH CHARSET conflicts with UTF8=ACCEPT")
+	}
+	if _, err := charset.Reader(strings.ToLower(name), strings.NewReader("")); err != nil {
+		return nil, errNo(badCharsetCode, "Unsupported charset")
+	}
+	return &name, nil
 }
 
 func utf8Charset(name string) bool {

@@ -5,6 +5,7 @@ import (
 	"context"
 	"net"
 	"net/netip"
+	"sync"
 	"time"
 
 	"github.com/casier/casier/internal/imapwire"
@@ -91,6 +92,13 @@ type Session struct {
 
 	sel *selected // nil unless state == stateSelected
 
+	// notify is what NOTIFY SET asked for (RFC 5465), nil without it.
+	notify *notifyState
+	// wmu serializes writes while a NOTIFY session waits for its next
+	// command: the reader goroutine's continuation requests and the
+	// events written meanwhile (notify.go).
+	wmu sync.Mutex
+
 	// okCode/okText, when set by a handler, replace the default tagged OK.
 	okCode string
 	okText string
@@ -107,8 +115,11 @@ type selected struct {
 	mbox     store.Mailbox
 	readOnly bool
 
-	uids   []uint32 // ascending; msn-1 -> UID
-	modseq uint64   // highest modseq folded into the view
+	uids []uint32 // ascending; msn-1 -> UID
+	// shared tells that uids is the store's cached array (store.UIDLister),
+	// shared with other sessions: read-only; writers call ownUIDs first.
+	shared bool
+	modseq uint64 // highest modseq folded into the view
 
 	// expunged holds UIDs expunged in the store but not yet reported to the
 	// client (EXPUNGE was not allowed at the time); they keep their msn.
@@ -136,6 +147,10 @@ type selected struct {
 	// 9051 6.4.4.1): UIDs, ascending. It lives with the selection, so
 	// SELECT, EXAMINE, CLOSE and UNSELECT reset it to empty.
 	saved []uint32
+
+	// contexts are the searches this session asked to keep up to date
+	// (RFC 5267 4, RETURN (UPDATE)); they end with the selection.
+	contexts *searchContexts
 }
 
 // recentRange is an inclusive range of UIDs.

@@ -32,6 +32,9 @@ func (s *Session) sync(expungeOK bool) error {
 	}
 	if s.sub != nil {
 		for _, c := range s.sub.Take() {
+			if s.notify != nil {
+				s.notify.note(s, c) // other mailboxes: RFC 5465
+			}
 			switch c.Kind {
 			case store.ChangeMessages:
 				if c.Mailbox == sel.mbox.ID && c.ModSeq > sel.modseq {
@@ -110,6 +113,7 @@ func (s *Session) sync(expungeOK bool) error {
 				delete(sel.own, uid)
 			}
 		}
+		s.contextNote(cs.Changed) // RFC 5267 4.3, search_context.go
 		s.dirty = false
 	}
 
@@ -120,6 +124,7 @@ func (s *Session) sync(expungeOK bool) error {
 		}
 	}
 	if expungeOK && len(sel.expunged) > 0 {
+		s.contextRemoveExpunged() // REMOVEFROM before EXPUNGE, RFC 5267 4.3
 		s.flushExpunges()
 	}
 	if len(sel.expunged) > 0 && s.condstore && !sel.pendingSent {
@@ -131,6 +136,7 @@ func (s *Session) sync(expungeOK bool) error {
 		sel.pendingSent = true
 	}
 	if len(added) > 0 {
+		sel.ownUIDs()
 		sel.uids = append(sel.uids, added...)
 		s.w.Untagged().Number(uint32(len(sel.uids))).SP().Atom("EXISTS").CRLF()
 		if !s.rev2 {
@@ -147,7 +153,8 @@ func (s *Session) sync(expungeOK bool) error {
 		}
 		s.writeFetchFlags(n, e)
 	}
-	return nil
+	// ADDTO/REMOVEFROM after EXISTS and FETCH (RFC 5267 4.3).
+	return s.contextFlush()
 }
 
 // flushExpunges sends EXPUNGE for every pending expunged UID, ascending,
@@ -158,6 +165,7 @@ func (s *Session) flushExpunges() {
 	sel := s.sel
 	if s.qresync {
 		gone := make([]uint32, 0, len(sel.expunged))
+		sel.ownUIDs()
 		kept := sel.uids[:0]
 		for _, u := range sel.uids {
 			if sel.expunged[u] {
@@ -175,6 +183,7 @@ func (s *Session) flushExpunges() {
 		return
 	}
 	removed := uint32(0)
+	sel.ownUIDs()
 	kept := sel.uids[:0]
 	for i, u := range sel.uids {
 		if sel.expunged[u] {
@@ -332,6 +341,17 @@ func (sel *selected) lastUID() uint32 {
 		return 0
 	}
 	return sel.uids[len(sel.uids)-1]
+}
+
+// ownUIDs makes sel.uids the session's own copy before it is changed in
+// place or appended to: until then it may be the store's array, shared by
+// every session that selected the mailbox (one copy per view, made on its
+// first change, instead of one per SELECT).
+func (sel *selected) ownUIDs() {
+	if sel.shared {
+		sel.uids = slices.Clone(sel.uids)
+		sel.shared = false
+	}
 }
 
 // markOwn records flag changes this session has reported itself, so sync

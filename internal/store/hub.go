@@ -20,6 +20,10 @@ type Change struct {
 	Kind    ChangeKind
 	Mailbox MailboxID
 	ModSeq  uint64
+	// Overflow marks the change a subscription's queue collapsed into
+	// when it overflowed (a session that cannot keep up): NOTIFY reports
+	// it as NOTIFICATIONOVERFLOW (RFC 5465 5.8).
+	Overflow bool
 }
 
 // Hub fans changes out to the sessions of a user within one process.
@@ -94,7 +98,7 @@ func (s *Subscription) push(c Change) {
 	} else if !merged {
 		// Overflow: collapse into a mailbox-list change, which makes the
 		// subscriber recheck everything it watches.
-		s.pending = append(s.pending[:0], Change{User: s.user, Kind: ChangeMailboxes, ModSeq: c.ModSeq})
+		s.pending = append(s.pending[:0], Change{User: s.user, Kind: ChangeMailboxes, ModSeq: c.ModSeq, Overflow: true})
 	}
 	s.mu.Unlock()
 	select {

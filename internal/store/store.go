@@ -291,6 +291,25 @@ type Tombstones interface {
 	PruneTombstones(ctx context.Context, id MailboxID, upTo uint64) error
 }
 
+// UIDList is a mailbox's UIDs at one modification sequence.
+type UIDList struct {
+	// UIDs, ascending, is shared with the engine and every other caller:
+	// read-only (its capacity is clipped, so an append copies).
+	UIDs   []uint32
+	ModSeq uint64 // the mailbox's HIGHESTMODSEQ the list reflects
+	// FirstUnseen is the lowest UID without \Seen, 0 if none; set only
+	// when asked for (IMAP4rev1 [UNSEEN n]).
+	FirstUnseen uint32
+}
+
+// UIDLister is implemented by engines that hand out a mailbox's UID list
+// without a copy or a walk per caller, so SELECT costs the same in a
+// mailbox of 1,000 or 100,000 messages. Callers test for it with a type
+// assertion and fall back to Entries.
+type UIDLister interface {
+	UIDList(ctx context.Context, id MailboxID, firstUnseen bool) (UIDList, error)
+}
+
 // SCRAMKeys are a user's SCRAM-SHA-256 credentials (RFC 5802 3, RFC 7677):
 // derived from the password at `user add`/`user passwd`, never the password
 // itself. A zero Iterations means none are stored (users created before
@@ -311,4 +330,20 @@ type SCRAMStore interface {
 	// for an unknown user.
 	UserSCRAM(ctx context.Context, name string) (User, SCRAMKeys, error)
 	SetSCRAMKeys(ctx context.Context, name string, k SCRAMKeys) error
+}
+
+// URLAuthKeys is implemented by engines that keep the secret keys of
+// URLAUTH (RFC 4467 INTERNAL mechanism): one random key per user and
+// mailbox, from which the protocol layer derives the authorization tokens
+// (an optional interface: check with a type assertion). The keys never
+// leave the server.
+type URLAuthKeys interface {
+	// URLAuthKey returns the key of the user's mailbox, creating a random
+	// one first when create is true and none exists; ErrNotFound when
+	// none exists and create is false, or the mailbox is not the user's.
+	URLAuthKey(ctx context.Context, user UserID, mailbox MailboxID, create bool) ([]byte, error)
+	// ResetURLAuthKeys deletes the key of one mailbox, or of all the
+	// user's mailboxes when mailbox is 0 (RFC 4467 RESETKEY): every URL
+	// authorized with it stops working.
+	ResetURLAuthKeys(ctx context.Context, user UserID, mailbox MailboxID) error
 }

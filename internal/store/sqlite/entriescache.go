@@ -30,6 +30,10 @@ type entriesCache struct {
 	used int
 	tick uint64
 	m    map[store.MailboxID]*entriesSnap
+
+	// UID lists (uidview.go), under mu, with their own budget.
+	uidSnaps map[store.MailboxID]*uidSnap
+	uidUsed  int
 }
 
 type entriesSnap struct {
@@ -45,7 +49,7 @@ func newEntriesCache(max int) *entriesCache {
 	if max <= 0 {
 		return nil
 	}
-	return &entriesCache{max: max, m: map[store.MailboxID]*entriesSnap{}}
+	return &entriesCache{max: max, m: map[store.MailboxID]*entriesSnap{}, uidSnaps: map[store.MailboxID]*uidSnap{}}
 }
 
 func (c *entriesCache) get(id store.MailboxID) *entriesSnap {

@@ -139,6 +139,8 @@ CREATE INDEX expunged_modseq ON expunged(mailbox_id, modseq);
 	scramMigration,
 	// 3: threads for RFC 8474 THREADID (threads.go).
 	threadsMigration,
+	// 4: URLAUTH keys (urlauth.go).
+	urlauthMigration,
 }
 
 // migrate brings the database to the latest schema version in one

@@ -1,0 +1,195 @@
+package sortthread
+
+import (
+	"testing"
+	"time"
+
+	"github.com/casier/casier/internal/message"
+	"github.com/casier/casier/internal/store"
+)
+
+func TestBaseSubject(t *testing.T) {
+	tests := []struct {
+		in, want string
+		reply    bool
+	}{
+		{"", "", false},
+		{"test", "test", false},
+		{"Re: test", "test", true},
+		{"RE:test", "test", true},
+		{"re : test", "test", true},
+		{"Re[2]: test", "test", true},
+		{"Re [2] : test", "test", true},
+		{"Fw: test", "test", true},
+		{"FWD: test", "test", true},
+		{"Fwd: Re: re: test", "test", true},
+		{"[list] Re: test", "test", true},
+		{"[list] test", "test", false},
+		{"[a][b] test", "test", false},
+		{"[a] [b] Re: [c] test", "test", true},
+		{"[blob]", "[blob]", false},
+		{"Re: [blob]", "[blob]", true},
+		{"[blob] ", "[blob]", false},
+		{"test (fwd)", "test", true},
+		{"test (FWD) (fwd)  ", "test", true},
+		{"[fwd: test]", "test", true},
+		{"[Fwd: Re: test (fwd)]", "test", true},
+		{"Re: [fwd: [list] Re: test]", "test", true},
+		{"[fwd: test", "[fwd: test", false},
+		{"Reply: test", "Reply: test", false},
+		{"Ref: test", "Ref: test", false},
+		{"Re:", "", true},
+		{"  lots\t of \r\n  space  ", "lots of space", false},
+		{"=?UTF-8?Q?R=C3=A9sum=C3=A9?=", "Résumé", false},
+		{"Re: =?ISO-8859-1?Q?caf=E9?= (fwd)", "café", true},
+		{"=?UTF-8?B?UmU6IGhpIHRoZXJl?=", "hi there", true},
+		{"Re: (fwd) test", "(fwd) test", true},
+		{"[x", "[x", false},
+	}
+	for _, tt := range tests {
+		got, reply := BaseSubject(tt.in)
+		if got != tt.want || reply != tt.reply {
+			t.Errorf("BaseSubject(%q) = %q, %v; want %q, %v", tt.in, got, reply, tt.want, tt.reply)
+		}
+	}
+}
+
+func TestFold(t *testing.T) {
+	tests := []struct{ in, want string }{
+		{"abc", "ABC"},
+		{"ABC", "ABC"},
+		{"été", "E\u0301TE\u0301"},
+		{"ÉTÉ", "E\u0301TE\u0301"},
+		{"ǆ", "Dz\u030c"}, // simple titlecase ǅ (not upper case Ǆ), then NFKD
+		{"ﬁ", "fi"},       // NFKD of the ligature (no simple titlecase mapping)
+		{"\xff", "\uFFFD"},
+	}
+	for _, tt := range tests {
+		if got := Fold(tt.in); got != tt.want {
+			t.Errorf("Fold(%q) = %q, want %q", tt.in, got, tt.want)
+		}
+	}
+	if Fold("Straße") == Fold("STRASSE") {
+		t.Error("simple mapping must not expand ß")
+	}
+}
+
+func rec(uid uint32, subject, from, to, cc string, date, arrival string, size int64) *store.Record {
+	r := &store.Record{Size: size, Parsed: &message.Parsed{}}
+	r.UID = uid
+	r.Parsed.Envelope.Subject = subject
+	addr := func(s string) []message.Address {
+		if s == "" {
+			return nil
+		}
+		return []message.Address{{Name: "", Mailbox: s, Host: "example.org"}}
+	}
+	r.Parsed.Envelope.From = addr(from)
+	r.Parsed.Envelope.To = addr(to)
+	r.Parsed.Envelope.Cc = addr(cc)
+	if date != "" {
+		r.Parsed.Date, _ = time.Parse(time.RFC3339, date)
+	}
+	r.InternalDate, _ = time.Parse(time.RFC3339, arrival)
+	return r
+}
+
+func sortIDs(recs []*store.Record, crits []Criterion) []uint32 {
+	msgs := make([]Msg, len(recs))
+	for i, r := range recs {
+		msgs[i] = Keys(r, uint32(i+1), crits)
+	}
+	Sort(msgs, crits)
+	out := make([]uint32, len(msgs))
+	for i := range msgs {
+		out[i] = msgs[i].ID
+	}
+	return out
+}
+
+func TestSort(t *testing.T) {
+	recs := []*store.Record{
+		rec(10, "Re: banana", "zed", "bob", "", "2024-01-03T00:00:00Z", "2024-02-01T00:00:00Z", 300),
+		rec(11, "apple", "Amy", "", "carl", "", "2024-01-02T00:00:00Z", 100),
+		rec(12, "[list] Banana", "bob", "amy", "", "2024-01-01T00:00:00+05:00", "2024-02-03T00:00:00Z", 200),
+		rec(13, "cherry", "bob", "carl", "amy", "2024-01-03T00:00:00Z", "2024-02-02T00:00:00Z", 100),
+	}
+	tests := []struct {
+		crits []Criterion
+		want  []uint32
+	}{
+		{[]Criterion{{Key: Arrival}}, []uint32{2, 1, 4, 3}},
+		{[]Criterion{{Key: Arrival, Reverse: true}}, []uint32{3, 4, 1, 2}},
+		// 2 has no Date: its internal date (Jan 2) is the sent date; 3's
+		// date is Dec 31 19:00 UTC; 1 and 4 tie and keep their order.
+		{[]Criterion{{Key: Date}}, []uint32{3, 2, 1, 4}},
+		{[]Criterion{{Key: Date, Reverse: true}}, []uint32{1, 4, 2, 3}},
+		{[]Criterion{{Key: Size}}, []uint32{2, 4, 3, 1}},
+		{[]Criterion{{Key: Subject}}, []uint32{2, 1, 3, 4}},
+		{[]Criterion{{Key: Subject}, {Key: Date, Reverse: true}}, []uint32{2, 1, 3, 4}},
+		{[]Criterion{{Key: From}}, []uint32{2, 3, 4, 1}},
+		{[]Criterion{{Key: From}, {Key: Size, Reverse: true}}, []uint32{2, 3, 4, 1}},
+		{[]Criterion{{Key: To}}, []uint32{2, 3, 1, 4}},
+		{[]Criterion{{Key: Cc}}, []uint32{1, 3, 4, 2}},
+		{[]Criterion{{Key: Size}, {Key: Arrival, Reverse: true}}, []uint32{4, 2, 3, 1}},
+	}
+	for _, tt := range tests {
+		got := sortIDs(recs, tt.crits)
+		if !equal(got, tt.want) {
+			t.Errorf("Sort(%v) = %v, want %v", tt.crits, got, tt.want)
+		}
+	}
+}
+
+func TestDisplayKeys(t *testing.T) {
+	r1 := rec(1, "", "", "", "", "", "2024-01-01T00:00:00Z", 1)
+	r1.Parsed.Envelope.From = []message.Address{{Name: "=?UTF-8?Q?=C3=89mile?=", Mailbox: "zz", Host: "example.org"}}
+	r2 := rec(2, "", "", "", "", "", "2024-01-01T00:00:00Z", 1)
+	r2.Parsed.Envelope.From = []message.Address{{Mailbox: "david", Host: "example.org"}}
+	r3 := rec(3, "", "", "", "", "", "2024-01-01T00:00:00Z", 1)
+	r3.Parsed.Envelope.From = []message.Address{{GroupStart: true, Mailbox: "undisclosed"}, {GroupEnd: true}, {Name: "Anne", Mailbox: "zzz", Host: "h"}}
+	m := Keys(r1, 1, []Criterion{{Key: DisplayFrom}})
+	if m.From != Fold("Émile") {
+		t.Errorf("DISPLAYFROM key %q", m.From)
+	}
+	if m := Keys(r2, 2, []Criterion{{Key: DisplayFrom}}); m.From != "DAVID@EXAMPLE.ORG" {
+		t.Errorf("DISPLAYFROM key without a name: %q", m.From)
+	}
+	got := sortIDs([]*store.Record{r1, r2, r3}, []Criterion{{Key: DisplayFrom}})
+	if !equal(got, []uint32{3, 2, 1}) {
+		t.Errorf("DISPLAYFROM order %v", got)
+	}
+	got = sortIDs([]*store.Record{r1, r2, r3}, []Criterion{{Key: From}})
+	if !equal(got, []uint32{2, 1, 3}) {
+		t.Errorf("FROM order %v", got)
+	}
+}
+
+func equal(a, b []uint32) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
+
+func TestMsgIDs(t *testing.T) {
+	got := MsgIDs(" <a@b> (comment) <c\r\n @d>junk <e@f")
+	if len(got) != 2 || got[0] != "a@b" || got[1] != "c@d" {
+		t.Errorf("MsgIDs = %q", got)
+	}
+	if got := MsgIDs("<x <y@z>"); len(got) != 1 || got[0] != "y@z" {
+		t.Errorf("MsgIDs nested = %q", got)
+	}
+}
+
+func TestHeaderField(t *testing.T) {
+	h := []byte("Subject: x\r\nREFERENCES: <a@b>\r\n <c@d>\r\nReferences-X: no\r\n\r\nReferences: body\r\n")
+	if got := headerField(h, "references"); got != " <a@b> <c@d>" {
+		t.Errorf("headerField = %q", got)
+	}
+}
