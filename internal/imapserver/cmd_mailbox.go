@@ -211,8 +211,8 @@ func cmdUnsubscribe(s *Session, cmd *imapwire.Command) error {
 	return errFromStore(s.acct.Subscribe(s.ctx, name, false))
 }
 
-// oneMailboxArg reads the single mailbox argument of DELETE, SUBSCRIBE and
-// UNSUBSCRIBE and validates it.
+// oneMailboxArg reads the single mailbox argument of DELETE, SUBSCRIBE,
+// UNSUBSCRIBE and GETQUOTAROOT and validates it.
 func oneMailboxArg(s *Session, cmd *imapwire.Command) (string, error) {
 	d := cmd.Args()
 	if err := d.SP(); err != nil {

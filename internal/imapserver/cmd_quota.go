@@ -93,18 +93,7 @@ func cmdGetQuota(s *Session, cmd *imapwire.Command) error {
 //
 //	getquotaroot = "GETQUOTAROOT" SP mailbox
 func cmdGetQuotaRoot(s *Session, cmd *imapwire.Command) error {
-	d := cmd.Args()
-	if err := d.SP(); err != nil {
-		return err
-	}
-	raw, err := d.Mailbox(s.utf8)
-	if err != nil {
-		return err
-	}
-	if err := d.End(); err != nil {
-		return err
-	}
-	name, err := s.mailboxName(raw)
+	name, err := oneMailboxArg(s, cmd)
 	if err != nil {
 		return err
 	}

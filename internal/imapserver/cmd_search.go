@@ -141,6 +141,14 @@ func (s *Session) searchProgram(d *imapwire.Decoder) (*search.Program, []imapwir
 	if err != nil {
 		return nil, nil, err
 	}
+	return s.compileSearchKeys(d, dec)
+}
+
+// compileSearchKeys reads the search keys up to the end of the command,
+// converts their strings from charset cs (nil: UTF-8) and compiles them;
+// the tail shared by SEARCH, SORT and THREAD. When the keys use MODSEQ it
+// enables CONDSTORE (RFC 7162 3.1).
+func (s *Session) compileSearchKeys(d *imapwire.Decoder, cs *string) (*search.Program, []imapwire.SearchKey, error) {
 	keys, err := d.SearchKeys()
 	if err != nil {
 		return nil, nil, err
@@ -148,8 +156,8 @@ func (s *Session) searchProgram(d *imapwire.Decoder) (*search.Program, []imapwir
 	if err := d.End(); err != nil {
 		return nil, nil, err
 	}
-	if dec != nil {
-		if err := convertSearchKeys(keys, *dec); err != nil {
+	if cs != nil {
+		if err := convertSearchKeys(keys, *cs); err != nil {
 			return nil, nil, err
 		}
 	}

@@ -197,26 +197,7 @@ func (s *Session) sortProgram(d *imapwire.Decoder) (*search.Program, []imapwire.
 	if err != nil {
 		return nil, nil, err
 	}
-	keys, err := d.SearchKeys()
-	if err != nil {
-		return nil, nil, err
-	}
-	if err := d.End(); err != nil {
-		return nil, nil, err
-	}
-	if cs != nil {
-		if err := convertSearchKeys(keys, *cs); err != nil {
-			return nil, nil, err
-		}
-	}
-	prog, err := search.Compile(keys)
-	if err != nil {
-		return nil, nil, errBad("", err.Error())
-	}
-	if usesModSeq(keys) {
-		s.enableCondstore()
-	}
-	return prog, keys, nil
+	return s.compileSearchKeys(d, cs)
 }
 
 // sortMessages runs the search and computes the sort keys of every match

@@ -325,16 +325,69 @@ func parse(raw []byte) *message.Parsed {
 // Append stores a message: body file first (durable), then the metadata
 // transaction, then the change notification.
 func (a *Account) Append(ctx context.Context, id store.MailboxID, req store.AppendRequest) (store.AppendResult, error) {
-	raw, err := readBody(req.Body, req.Size, a.s.maxSize)
+	na, err := a.prepareAppend(ctx, req)
 	if err != nil {
 		return store.AppendResult{}, err
 	}
-	if err := ctx.Err(); err != nil {
+	h := na.msg.hash
+
+	var res store.AppendResult
+	err = a.s.write(ctx, func(tx *Tx) error {
+		var uidnext uint32
+		var err error
+		if res.UIDValidity, uidnext, err = appendTarget(ctx, tx, a.user, id); err != nil {
+			return err
+		}
+		mid, err := a.s.messageRow(ctx, tx, a.user, na.msg)
+		if err != nil {
+			return err
+		}
+		ms, err := nextModSeq(ctx, tx, a.user)
+		if err != nil {
+			return err
+		}
+		if err := insertAppended(ctx, tx, id, uidnext, mid, ms, na); err != nil {
+			return err
+		}
+		if err := checkQuota(ctx, tx, a.user); err != nil { // RFC 9208: rolls back
+			return err
+		}
+		res.UID, res.MessageID, res.ModSeq = uidnext, store.MessageID(mid), ms
+		return nil
+	})
+	if err != nil {
+		if errors.Is(err, store.ErrOverQuota) {
+			a.s.collect(ctx, []blobstore.Hash{h}) // the body no row took
+		}
 		return store.AppendResult{}, err
+	}
+	a.s.hub.Publish(store.Change{User: a.user, Kind: store.ChangeMessages, Mailbox: id, ModSeq: res.ModSeq})
+	return res, nil
+}
+
+// pendingAppend is a message of APPEND or REPLACE whose body is already
+// durable, with what its entry needs.
+type pendingAppend struct {
+	msg   newMessage
+	bits  int
+	kws   []string
+	idate time.Time
+	tz    int
+}
+
+// prepareAppend reads the body, makes it durable and precomputes the
+// message's metadata, all before the write transaction (Append, Replace).
+func (a *Account) prepareAppend(ctx context.Context, req store.AppendRequest) (pendingAppend, error) {
+	raw, err := readBody(req.Body, req.Size, a.s.maxSize)
+	if err != nil {
+		return pendingAppend{}, err
+	}
+	if err := ctx.Err(); err != nil {
+		return pendingAppend{}, err
 	}
 	h := blobstore.Sum(raw)
 	if err := a.s.blobs.Put(h, raw); err != nil {
-		return store.AppendResult{}, err
+		return pendingAppend{}, err
 	}
 	p := parse(raw)
 	pj := encodeParsed(p)
@@ -352,61 +405,48 @@ func (a *Account) Append(ctx context.Context, id store.MailboxID, req store.Appe
 	if header == nil {
 		header = []byte{} // NOT NULL: an empty message has an empty header
 	}
-	nm := newMessage{hash: h, raw: raw, header: header, parsed: pj, date: date}
+	return pendingAppend{
+		msg:  newMessage{hash: h, raw: raw, header: header, parsed: pj, date: date},
+		bits: bits, kws: kws, idate: idate, tz: tz,
+	}, nil
+}
 
-	var res store.AppendResult
-	err = a.s.write(ctx, func(tx *Tx) error {
-		var uidnext uint32
-		err := tx.QueryRowContext(ctx, `SELECT uidvalidity, uidnext FROM mailboxes WHERE id = ? AND user_id = ?`, id, a.user).Scan(&res.UIDValidity, &uidnext)
-		if err == sql.ErrNoRows {
-			return fmt.Errorf("sqlite: mailbox %d: %w", id, store.ErrNoMailbox)
-		}
-		if err != nil {
-			return err
-		}
-		if uidnext == 1<<32-1 {
-			return fmt.Errorf("sqlite: mailbox %d: UID space exhausted", id)
-		}
-		mid, err := a.s.messageRow(ctx, tx, a.user, nm)
-		if err != nil {
-			return err
-		}
-		ms, err := nextModSeq(ctx, tx, a.user)
-		if err != nil {
-			return err
-		}
-		kt := newKeywordTable(id)
-		ck, err := kt.canon(ctx, tx, kws, true)
-		if err != nil {
-			return err
-		}
-		size := int64(len(raw))
-		if _, err := tx.ExecContext(ctx, insertEntry,
-			id, uidnext, mid, bits, joinKeywords(ck), ms, size, idate.Unix(), tz, time.Now().Unix()); err != nil {
-			return err
-		}
-		if err := indexKeywords(ctx, tx, id, uidnext, ck, true); err != nil {
-			return err
-		}
-		if _, err := tx.ExecContext(ctx, `UPDATE mailboxes SET uidnext = ?, highestmodseq = ?, messages = messages + 1, recent = recent + 1,
-			unseen = unseen + ?, deleted = deleted + ?, size = size + ? WHERE id = ?`,
-			uidnext+1, ms, b2i(bits&bitSeen == 0), b2i(bits&bitDeleted != 0), size, id); err != nil {
-			return err
-		}
-		if err := checkQuota(ctx, tx, a.user); err != nil { // RFC 9208: rolls back
-			return err
-		}
-		res.UID, res.MessageID, res.ModSeq = uidnext, store.MessageID(mid), ms
-		return nil
-	})
-	if err != nil {
-		if errors.Is(err, store.ErrOverQuota) {
-			a.s.collect(ctx, []blobstore.Hash{h}) // the body no row took
-		}
-		return store.AppendResult{}, err
+// appendTarget returns the UIDVALIDITY and UIDNEXT of the user's mailbox
+// id, which is to receive one message.
+func appendTarget(ctx context.Context, tx *Tx, user store.UserID, id store.MailboxID) (uidvalidity, uidnext uint32, err error) {
+	err = tx.QueryRowContext(ctx, `SELECT uidvalidity, uidnext FROM mailboxes WHERE id = ? AND user_id = ?`, id, user).Scan(&uidvalidity, &uidnext)
+	if err == sql.ErrNoRows {
+		return 0, 0, fmt.Errorf("sqlite: mailbox %d: %w", id, store.ErrNoMailbox)
 	}
-	a.s.hub.Publish(store.Change{User: a.user, Kind: store.ChangeMessages, Mailbox: id, ModSeq: res.ModSeq})
-	return res, nil
+	if err != nil {
+		return 0, 0, err
+	}
+	if uidnext == 1<<32-1 {
+		return 0, 0, fmt.Errorf("sqlite: mailbox %d: UID space exhausted", id)
+	}
+	return uidvalidity, uidnext, nil
+}
+
+// insertAppended adds the entry of message row mid to mailbox id at UID
+// uidnext and modseq ms, and updates the mailbox's counters.
+func insertAppended(ctx context.Context, tx *Tx, id store.MailboxID, uidnext uint32, mid int64, ms uint64, na pendingAppend) error {
+	kt := newKeywordTable(id)
+	ck, err := kt.canon(ctx, tx, na.kws, true)
+	if err != nil {
+		return err
+	}
+	size := int64(len(na.msg.raw))
+	if _, err := tx.ExecContext(ctx, insertEntry,
+		id, uidnext, mid, na.bits, joinKeywords(ck), ms, size, na.idate.Unix(), na.tz, time.Now().Unix()); err != nil {
+		return err
+	}
+	if err := indexKeywords(ctx, tx, id, uidnext, ck, true); err != nil {
+		return err
+	}
+	_, err = tx.ExecContext(ctx, `UPDATE mailboxes SET uidnext = ?, highestmodseq = ?, messages = messages + 1, recent = recent + 1,
+			unseen = unseen + ?, deleted = deleted + ?, size = size + ? WHERE id = ?`,
+		uidnext+1, ms, b2i(na.bits&bitSeen == 0), b2i(na.bits&bitDeleted != 0), size, id)
+	return err
 }
 
 // newMessage is a body being appended, with its precomputed metadata.

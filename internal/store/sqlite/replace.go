@@ -2,9 +2,7 @@ package sqlite
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
-	"time"
 
 	"github.com/casier/casier/internal/store"
 	"github.com/casier/casier/internal/store/blobstore"
@@ -16,33 +14,11 @@ import (
 // The body is made durable before the transaction, as for Append; the old
 // message leaves a tombstone at the same modseq as the new one.
 func (a *Account) Replace(ctx context.Context, src store.MailboxID, uid uint32, dst store.MailboxID, req store.AppendRequest) (store.AppendResult, error) {
-	raw, err := readBody(req.Body, req.Size, a.s.maxSize)
+	na, err := a.prepareAppend(ctx, req)
 	if err != nil {
 		return store.AppendResult{}, err
 	}
-	if err := ctx.Err(); err != nil {
-		return store.AppendResult{}, err
-	}
-	h := blobstore.Sum(raw)
-	if err := a.s.blobs.Put(h, raw); err != nil {
-		return store.AppendResult{}, err
-	}
-	p := parse(raw)
-	var date any
-	if !p.Date.IsZero() {
-		date = p.Date.Unix()
-	}
-	bits, kws := parseFlags(req.Flags)
-	idate := req.InternalDate
-	if idate.IsZero() {
-		idate = time.Now()
-	}
-	_, tz := idate.Zone()
-	header := raw[:p.Root.BodyStart]
-	if header == nil {
-		header = []byte{}
-	}
-	nm := newMessage{hash: h, raw: raw, header: header, parsed: encodeParsed(p), date: date}
+	h := na.msg.hash
 
 	var res store.AppendResult
 	var orphans []blobstore.Hash
@@ -52,15 +28,9 @@ func (a *Account) Replace(ctx context.Context, src store.MailboxID, uid uint32, 
 			return err
 		}
 		var uidnext uint32
-		err := tx.QueryRowContext(ctx, `SELECT uidvalidity, uidnext FROM mailboxes WHERE id = ? AND user_id = ?`, dst, a.user).Scan(&res.UIDValidity, &uidnext)
-		if err == sql.ErrNoRows {
-			return fmt.Errorf("sqlite: mailbox %d: %w", dst, store.ErrNoMailbox)
-		}
-		if err != nil {
+		var err error
+		if res.UIDValidity, uidnext, err = appendTarget(ctx, tx, a.user, dst); err != nil {
 			return err
-		}
-		if uidnext == 1<<32-1 {
-			return fmt.Errorf("sqlite: mailbox %d: UID space exhausted", dst)
 		}
 		old, err := readSrcRows(ctx, tx, src, []uint32{uid})
 		if err != nil {
@@ -76,26 +46,11 @@ func (a *Account) Replace(ctx context.Context, src store.MailboxID, uid uint32, 
 		// The new message row is taken before the old entry goes, so a
 		// replacement identical to the message it replaces keeps its row
 		// (and its EMAILID) instead of being dropped as an orphan.
-		mid, err := a.s.messageRow(ctx, tx, a.user, nm)
+		mid, err := a.s.messageRow(ctx, tx, a.user, na.msg)
 		if err != nil {
 			return err
 		}
-		kt := newKeywordTable(dst)
-		ck, err := kt.canon(ctx, tx, kws, true)
-		if err != nil {
-			return err
-		}
-		size := int64(len(raw))
-		if _, err := tx.ExecContext(ctx, insertEntry,
-			dst, uidnext, mid, bits, joinKeywords(ck), ms, size, idate.Unix(), tz, time.Now().Unix()); err != nil {
-			return err
-		}
-		if err := indexKeywords(ctx, tx, dst, uidnext, ck, true); err != nil {
-			return err
-		}
-		if _, err := tx.ExecContext(ctx, `UPDATE mailboxes SET uidnext = ?, highestmodseq = ?, messages = messages + 1, recent = recent + 1,
-			unseen = unseen + ?, deleted = deleted + ?, size = size + ? WHERE id = ?`,
-			uidnext+1, ms, b2i(bits&bitSeen == 0), b2i(bits&bitDeleted != 0), size, dst); err != nil {
+		if err := insertAppended(ctx, tx, dst, uidnext, mid, ms, na); err != nil {
 			return err
 		}
 		if orphans, err = removeTx(ctx, tx, src, old, ms); err != nil {
