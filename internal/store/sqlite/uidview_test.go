@@ -66,54 +66,7 @@ func TestUIDListRandom(t *testing.T) {
 	}
 	check(-1, "initial")
 	check(-1, "cached")
-	for step := 0; step < 200; step++ {
-		es, _ := pa.Entries(ctx, in)
-		pick := func() []uint32 {
-			var u []uint32
-			for _, e := range es {
-				if rng.IntN(4) == 0 {
-					u = append(u, e.UID)
-				}
-			}
-			return u
-		}
-		var what string
-		switch op := rng.IntN(7); op {
-		case 0:
-			what = "append"
-			appendT(t, a, in, fmt.Sprintf("Subject: s%d\r\n\r\nx%d\r\n", step, rng.IntN(5)))
-		case 1, 2, 3:
-			what = "store"
-			flags := [][]string{{store.FlagSeen}, {store.FlagSeen, store.FlagDeleted}, {"$Label"}, {store.FlagDeleted}}[rng.IntN(4)]
-			mode := []store.FlagMode{store.FlagsAdd, store.FlagsAdd, store.FlagsRemove, store.FlagsReplace}[rng.IntN(4)]
-			if _, err := a.StoreFlags(ctx, in, store.StoreRequest{UIDs: pick(), Mode: mode, Flags: flags}); err != nil {
-				t.Fatal(err)
-			}
-		case 4:
-			what = "expunge"
-			if _, err := a.Expunge(ctx, in, nil); err != nil {
-				t.Fatal(err)
-			}
-		case 5:
-			what = "move out"
-			if u := pick(); len(u) > 0 {
-				if _, err := a.Move(ctx, in, u, other.ID); err != nil {
-					t.Fatal(err)
-				}
-			}
-		case 6:
-			what = "copy in"
-			oes, _ := a.Entries(ctx, other.ID)
-			if len(oes) > 0 {
-				if _, err := a.Copy(ctx, other.ID, []uint32{oes[rng.IntN(len(oes))].UID}, in); err != nil {
-					t.Fatal(err)
-				}
-			}
-		}
-		if rng.IntN(3) > 0 { // sometimes let several changes pile up
-			check(step, what)
-		}
-	}
+	randomChanges(t, a, pa, in, other.ID, rng, 200, check)
 	check(999, "final")
 }
 
