@@ -7,10 +7,8 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/signal"
 	"path/filepath"
 	"strings"
-	"syscall"
 
 	"github.com/casier/casier/internal/config"
 	"github.com/casier/casier/internal/mailio"
@@ -62,19 +60,12 @@ func cmdExport(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "casier export: %v\nRun 'casier export --help' for usage.\n", err)
 		return 2
 	}
-	cfg, err := loadConfig(def, *configFile, fs, *data)
+	ctx, _, acct, closeAll, err := openForCommand(def, *configFile, fs, *data, pos[0])
 	if err != nil {
 		fmt.Fprintf(stderr, "casier: %v\n", err)
 		return 1
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	st, acct, err := openAccount(ctx, cfg, pos[0])
-	if err != nil {
-		fmt.Fprintf(stderr, "casier: %v\n", err)
-		return 1
-	}
-	defer st.Close()
+	defer closeAll()
 	ex := &exporter{acct: acct, root: pos[1], mbox: *format == "mbox", warn: stderr, prog: newProgress(stderr, "exported")}
 	err = ex.run(ctx)
 	ex.prog.done()

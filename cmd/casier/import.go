@@ -65,19 +65,12 @@ func cmdImport(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "casier import: %v\nRun 'casier import --help' for usage.\n", err)
 		return 2
 	}
-	cfg, err := loadConfig(def, *configFile, fs, *data)
+	ctx, cfg, acct, closeAll, err := openForCommand(def, *configFile, fs, *data, pos[0])
 	if err != nil {
 		fmt.Fprintf(stderr, "casier: %v\n", err)
 		return 1
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	st, acct, err := openAccount(ctx, cfg, pos[0])
-	if err != nil {
-		fmt.Fprintf(stderr, "casier: %v\n", err)
-		return 1
-	}
-	defer st.Close()
+	defer closeAll()
 	folders, err := mailio.Discover(pos[1], "INBOX")
 	if err != nil {
 		fmt.Fprintf(stderr, "casier: %v\n", err)
@@ -99,6 +92,23 @@ func cmdImport(args []string, stdout, stderr io.Writer) int {
 }
 
 // loadConfig applies --config then --data, as casier user does.
+// openForCommand loads the configuration and opens user's account for a
+// command that works on one account (import, export); the context ends on
+// SIGINT or SIGTERM. closeAll closes the store and stops the signal watch.
+func openForCommand(def config.Config, configFile string, fs *flag.FlagSet, data, user string) (context.Context, config.Config, store.Account, func(), error) {
+	cfg, err := loadConfig(def, configFile, fs, data)
+	if err != nil {
+		return nil, cfg, nil, nil, err
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	st, acct, err := openAccount(ctx, cfg, user)
+	if err != nil {
+		stop()
+		return nil, cfg, nil, nil, err
+	}
+	return ctx, cfg, acct, func() { st.Close(); stop() }, nil
+}
+
 func loadConfig(def config.Config, file string, fs *flag.FlagSet, data string) (config.Config, error) {
 	cfg := def
 	if file != "" {
