@@ -37,7 +37,25 @@ var (
 	ErrOverQuota      = errors.New("store: over quota")
 	ErrTooBig         = errors.New("store: message too big")
 	ErrUnchangedSince = errors.New("store: modified since")
+	// ErrNoSelect: the mailbox holds no messages of its own and cannot be
+	// selected, appended to or copied into (the \Noselect parent of the
+	// label folders).
+	ErrNoSelect = errors.New("store: mailbox cannot be selected")
+	// ErrCannot: the operation can never succeed on this mailbox (RFC 5530
+	// CANNOT). Engines return it as a *CannotError whose Reason a user can
+	// read.
+	ErrCannot = errors.New("store: operation not possible")
 )
+
+// CannotError is ErrCannot with a reason for the user, in plain English
+// (for example "label names must be IMAP keywords").
+type CannotError struct{ Reason string }
+
+func (e *CannotError) Error() string        { return "store: " + e.Reason }
+func (e *CannotError) Is(target error) bool { return target == ErrCannot }
+
+// Cannot returns a *CannotError.
+func Cannot(reason string) error { return &CannotError{Reason: reason} }
 
 // Separator is the hierarchy delimiter of mailbox names.
 const Separator = '/'
@@ -56,8 +74,34 @@ type User struct {
 	Created  time.Time
 }
 
+// MailboxKind says what a mailbox is (docs/labels.md).
+type MailboxKind int
+
+const (
+	// KindFolder is a real folder: it holds messages.
+	KindFolder MailboxKind = iota
+	// KindAll is All Mail (special use \All): a virtual mailbox showing
+	// every message in the user's folders except \Trash and \Junk.
+	KindAll
+	// KindLabel is a label folder, "<prefix>/<keyword>": a virtual mailbox
+	// showing every message in the user's folders, except \Trash and
+	// \Junk, that carries the keyword Label.
+	KindLabel
+	// KindLabelRoot is the parent of the label folders (the prefix): it
+	// holds no messages and cannot be selected (\Noselect).
+	KindLabelRoot
+)
+
 // Mailbox is one folder of a user. Name is the full UTF-8 path with '/'
 // separators; "INBOX" is always spelled in upper case.
+//
+// A virtual mailbox (KindAll, KindLabel) has entries of its own, with its
+// own UIDs, UIDVALIDITY and MODSEQs, so every read (Entries, Records,
+// Changes, Status, UIDList) works on it as on a folder. Each entry shows
+// one message of a folder: the same MessageID (EMAILID), the same flags,
+// kept in step in the transaction that changes either. Writes through a
+// virtual mailbox act on the messages it shows, with the label semantics
+// of docs/labels.md; nothing is ever stored twice.
 type Mailbox struct {
 	ID            MailboxID
 	Name          string
@@ -66,7 +110,15 @@ type Mailbox struct {
 	HighestModSeq uint64
 	SpecialUse    string // "", `\Sent`, `\Drafts`, `\Trash`, `\Junk`, `\Archive`, `\All`, `\Flagged`
 	Subscribed    bool
+	Kind          MailboxKind
+	Label         string // KindLabel: the keyword, in the spelling of the folder's name
 }
+
+// Virtual reports whether the mailbox shows messages stored in folders.
+func (m Mailbox) Virtual() bool { return m.Kind == KindAll || m.Kind == KindLabel }
+
+// Selectable reports whether the mailbox can be selected (not \Noselect).
+func (m Mailbox) Selectable() bool { return m.Kind != KindLabelRoot }
 
 // MailboxStatus holds the counters STATUS, SELECT and LIST-STATUS need.
 // Engines maintain them incrementally; computing one must not scan messages.
