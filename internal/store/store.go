@@ -297,13 +297,14 @@ type Account interface {
 }
 
 // Quota is a user's resource limits and usage (RFC 9208). Usage counts
-// every mailbox entry: a message copied into two mailboxes counts twice,
-// although its body is stored once.
+// every folder entry: a message copied into two folders counts twice,
+// although its body is stored once. Virtual mailboxes (All Mail, label
+// folders) count nothing: they show messages stored in folders.
 type Quota struct {
 	StorageLimit int64 // bytes; 0: no limit
 	MessageLimit int64 // messages; 0: no limit
-	StorageUsed  int64 // bytes: sum of RFC822.SIZE over all mailboxes
-	MessagesUsed int64 // messages in all mailboxes
+	StorageUsed  int64 // bytes: sum of RFC822.SIZE over all folders
+	MessagesUsed int64 // messages in all folders
 }
 
 // BatchMessage is one message of Account.AppendBatch.

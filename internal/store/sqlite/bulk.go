@@ -52,8 +52,15 @@ func (a *Account) AppendBatch(ctx context.Context, id store.MailboxID, msgs []st
 	// A resumed import sends mostly messages that are already there:
 	// find them first, so they are neither parsed nor written again.
 	err := a.s.read(ctx, func(tx *Tx) error {
-		if err := checkMailbox(ctx, tx, a.user, id); err != nil {
+		m, err := loadMbox(ctx, tx, a.user, id)
+		if err != nil {
 			return err
+		}
+		if err := noSelect(m); err != nil {
+			return err
+		}
+		if m.virtual() {
+			return store.Cannot("cannot import into a virtual mailbox")
 		}
 		for i := range items {
 			var n int
@@ -114,6 +121,7 @@ func (a *Account) AppendBatch(ctx context.Context, id store.MailboxID, msgs []st
 		kt := newKeywordTable(id)
 		now := time.Now().Unix()
 		var added, unseen, deleted int
+		var rows []srcRow // the entries added, for their mirrors
 		var size int64
 		for _, i := range todo {
 			it := &items[i]
@@ -148,6 +156,7 @@ func (a *Account) AppendBatch(ctx context.Context, id store.MailboxID, msgs []st
 				id, uidnext, mid, it.bits, joinKeywords(ck), modseq, sz, it.date.Unix(), tz, now); err != nil {
 				return err
 			}
+			rows = append(rows, srcRow{uid: uidnext, mid: mid, bits: it.bits, kws: ck, size: sz, idate: it.date.Unix(), tz: tz, sdate: now})
 			if err := indexKeywords(ctx, tx, id, uidnext, ck, true); err != nil {
 				return err
 			}
@@ -167,6 +176,15 @@ func (a *Account) AppendBatch(ctx context.Context, id store.MailboxID, msgs []st
 		if err != nil {
 			return err
 		}
+		tx.publish(store.Change{User: a.user, Kind: store.ChangeMessages, Mailbox: id, ModSeq: modseq})
+		// One mirror sync for the batch.
+		mx := a.s.newMirrorSync(tx, a.user)
+		if err := mx.syncNew(ctx, id, rows, modseq); err != nil {
+			return err
+		}
+		if err := mx.flush(ctx); err != nil {
+			return err
+		}
 		// RFC 9208: a batch that passes a limit is refused whole.
 		return checkQuota(ctx, tx, a.user)
 	})
@@ -179,9 +197,6 @@ func (a *Account) AppendBatch(ctx context.Context, id store.MailboxID, msgs []st
 			a.s.collect(ctx, hs) // the bodies no row took
 		}
 		return nil, err
-	}
-	if modseq != 0 {
-		a.s.hub.Publish(store.Change{User: a.user, Kind: store.ChangeMessages, Mailbox: id, ModSeq: modseq})
 	}
 	return res, nil
 }

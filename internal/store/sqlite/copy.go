@@ -10,7 +10,7 @@ import (
 	"github.com/casier/casier/internal/store/blobstore"
 )
 
-// srcRow is a message being copied, moved or expunged.
+// srcRow is a message being copied, moved, expunged or mirrored.
 type srcRow struct {
 	uid   uint32
 	mid   int64
@@ -19,6 +19,7 @@ type srcRow struct {
 	size  int64
 	idate int64
 	tz    int
+	sdate int64
 }
 
 func readSrcRows(ctx context.Context, tx *Tx, id store.MailboxID, uids []uint32) ([]srcRow, error) {
@@ -26,7 +27,7 @@ func readSrcRows(ctx context.Context, tx *Tx, id store.MailboxID, uids []uint32)
 	w := wanted{u: u}
 	var out []srcRow
 	for _, s := range sp {
-		r, err := tx.QueryContext(ctx, `SELECT uid, message_id, flags, keywords, size, internal_date, internal_tz
+		r, err := tx.QueryContext(ctx, `SELECT uid, message_id, flags, keywords, size, internal_date, internal_tz, save_date
 			FROM mailbox_messages WHERE mailbox_id = ? AND uid BETWEEN ? AND ? ORDER BY uid`, id, s.lo, s.hi)
 		if err != nil {
 			return nil, err
@@ -34,7 +35,7 @@ func readSrcRows(ctx context.Context, tx *Tx, id store.MailboxID, uids []uint32)
 		for r.Next() {
 			var x srcRow
 			var k string
-			if err := r.Scan(&x.uid, &x.mid, &x.bits, &k, &x.size, &x.idate, &x.tz); err != nil {
+			if err := r.Scan(&x.uid, &x.mid, &x.bits, &k, &x.size, &x.idate, &x.tz, &x.sdate); err != nil {
 				r.Close()
 				return nil, err
 			}
@@ -51,11 +52,13 @@ func readSrcRows(ctx context.Context, tx *Tx, id store.MailboxID, uids []uint32)
 	return out, nil
 }
 
-// copyTx adds the given source messages to dst with new UIDs in source UID
-// order (RFC 4315 COPYUID), the same message rows (bodies are shared),
-// flags and internal date; with move it then removes them from src,
-// leaving tombstones. Both mailboxes must belong to the caller's user.
-func copyTx(ctx context.Context, tx *Tx, src store.MailboxID, uids []uint32, dst store.MailboxID, ms uint64, move bool) (store.CopyResult, error) {
+// copyTx adds the given messages of folder src to folder dst with new UIDs
+// in source UID order (RFC 4315 COPYUID), the same message rows (bodies
+// are shared), flags and internal date, and mirrors them; with move it
+// then removes them from src, leaving tombstones. With relink (move only)
+// their mirrors follow them, so they keep their UIDs in All Mail and the
+// label folders. Both mailboxes must belong to the user of mx.
+func copyTx(ctx context.Context, tx *Tx, mx *mirrorSync, src store.MailboxID, uids []uint32, dst store.MailboxID, ms uint64, move, relinkMirrors bool) (store.CopyResult, error) {
 	var res store.CopyResult
 	var uidnext uint32
 	if err := tx.QueryRowContext(ctx, `SELECT uidvalidity, uidnext FROM mailboxes WHERE id = ?`, dst).Scan(&res.UIDValidity, &uidnext); err != nil {
@@ -72,6 +75,7 @@ func copyTx(ctx context.Context, tx *Tx, src store.MailboxID, uids []uint32, dst
 	now := time.Now().Unix()
 	var unseen, deleted int
 	var size int64
+	added := make([]srcRow, 0, len(rows))
 	for _, x := range rows {
 		ck, err := kt.canon(ctx, tx, x.kws, true)
 		if err != nil {
@@ -82,6 +86,9 @@ func copyTx(ctx context.Context, tx *Tx, src store.MailboxID, uids []uint32, dst
 		if _, err := tx.ExecContext(ctx, insertEntry, dst, uid, x.mid, x.bits, joinKeywords(ck), ms, x.size, x.idate, x.tz, now); err != nil {
 			return res, err
 		}
+		n := x
+		n.uid, n.kws, n.sdate = uid, ck, now
+		added = append(added, n)
 		if err := indexKeywords(ctx, tx, dst, uid, ck, true); err != nil {
 			return res, err
 		}
@@ -98,19 +105,39 @@ func copyTx(ctx context.Context, tx *Tx, src store.MailboxID, uids []uint32, dst
 		return res, err
 	}
 	if move {
+		tx.publish(store.Change{User: mx.user, Kind: store.ChangeMessages, Mailbox: src, ModSeq: ms})
+	}
+	tx.publish(store.Change{User: mx.user, Kind: store.ChangeMessages, Mailbox: dst, ModSeq: ms})
+	if move && relinkMirrors {
+		for i, u := range res.SrcUIDs {
+			if err := relink(ctx, tx, src, u, dst, res.DstUIDs[i]); err != nil {
+				return res, err
+			}
+		}
+		err = mx.sync(ctx, dst, res.DstUIDs, ms)
+	} else {
+		err = mx.syncNew(ctx, dst, added, ms)
+	}
+	if err != nil {
+		return res, err
+	}
+	if move {
 		// The message rows stay referenced by dst, so no body can become
 		// orphaned here.
-		if _, err := removeTx(ctx, tx, src, rows, ms); err != nil {
+		if _, err := removeTx(ctx, tx, mx, src, rows, ms); err != nil {
 			return res, err
 		}
 	}
 	return res, nil
 }
 
-// removeTx deletes rows from a mailbox, leaving tombstones at ms and
-// updating the counters; it returns the bodies that may have lost their
-// last reference.
-func removeTx(ctx context.Context, tx *Tx, id store.MailboxID, rows []srcRow, ms uint64) ([]blobstore.Hash, error) {
+// removeTx deletes rows from a folder, leaving tombstones at ms, updating
+// the counters and removing the rows' mirrors; it returns the bodies that
+// may have lost their last reference.
+func removeTx(ctx context.Context, tx *Tx, mx *mirrorSync, id store.MailboxID, rows []srcRow, ms uint64) ([]blobstore.Hash, error) {
+	if len(rows) == 0 {
+		return nil, nil
+	}
 	var firstRecent uint32
 	if err := tx.QueryRowContext(ctx, `SELECT first_recent_uid FROM mailboxes WHERE id = ?`, id).Scan(&firstRecent); err != nil {
 		return nil, err
@@ -118,6 +145,7 @@ func removeTx(ctx context.Context, tx *Tx, id store.MailboxID, rows []srcRow, ms
 	var unseen, deleted, recent int
 	var size int64
 	mids := make([]int64, 0, len(rows))
+	uids := make([]uint32, 0, len(rows))
 	for _, x := range rows {
 		if _, err := tx.ExecContext(ctx, `DELETE FROM mailbox_messages WHERE mailbox_id = ? AND uid = ?`, id, x.uid); err != nil {
 			return nil, err
@@ -133,10 +161,16 @@ func removeTx(ctx context.Context, tx *Tx, id store.MailboxID, rows []srcRow, ms
 		recent += b2i(x.uid >= firstRecent)
 		size += x.size
 		mids = append(mids, x.mid)
+		uids = append(uids, x.uid)
 	}
 	if _, err := tx.ExecContext(ctx, `UPDATE mailboxes SET highestmodseq = ?, messages = messages - ?, recent = recent - ?,
 		unseen = unseen - ?, deleted = deleted - ?, size = size - ? WHERE id = ?`,
 		ms, len(rows), recent, unseen, deleted, size, id); err != nil {
+		return nil, err
+	}
+	tx.publish(store.Change{User: mx.user, Kind: store.ChangeMessages, Mailbox: id, ModSeq: ms})
+	// The mirrors go first: they reference the message rows too.
+	if err := mx.sync(ctx, id, uids, ms); err != nil {
 		return nil, err
 	}
 	return dropOrphans(ctx, tx, mids)
@@ -166,42 +200,57 @@ func dropOrphans(ctx context.Context, tx *Tx, mids []int64) ([]blobstore.Hash, e
 	return out, nil
 }
 
+// copyOrMove implements Copy and Move. Between folders it copies entries
+// (and moves their mirrors along on a move); through a virtual mailbox it
+// applies the label semantics of docs/labels.md (labelops.go).
 func (a *Account) copyOrMove(ctx context.Context, src store.MailboxID, uids []uint32, dst store.MailboxID, move bool) (store.CopyResult, error) {
 	var res store.CopyResult
-	var ms uint64
 	err := a.s.write(ctx, func(tx *Tx) error {
-		res, ms = store.CopyResult{}, 0
-		if err := checkMailbox(ctx, tx, a.user, src); err != nil {
+		res = store.CopyResult{}
+		from, err := loadMbox(ctx, tx, a.user, src)
+		if err != nil {
 			return err
 		}
-		if err := checkMailbox(ctx, tx, a.user, dst); err != nil {
+		to, err := loadMbox(ctx, tx, a.user, dst)
+		if err != nil {
+			return err
+		}
+		if err := noSelect(from, to); err != nil {
 			return err
 		}
 		// Take the modseq up front; if nothing is copied the counter just
 		// skips a value, which RFC 7162 allows.
-		var err error
-		if ms, err = nextModSeq(ctx, tx, a.user); err != nil {
+		ms, err := nextModSeq(ctx, tx, a.user)
+		if err != nil {
 			return err
 		}
-		res, err = copyTx(ctx, tx, src, uids, dst, ms, move)
-		if err == nil && len(res.SrcUIDs) == 0 {
-			ms = 0
+		mx := a.s.newMirrorSync(tx, a.user)
+		mx.known(from)
+		mx.known(to)
+		var added bool // folder entries were added: the usage grew
+		if !from.virtual() && !to.virtual() {
+			res, err = copyTx(ctx, tx, mx, src, uids, dst, ms, move, true)
+			added = !move && len(res.SrcUIDs) > 0
+		} else {
+			op := &labelOp{tx: tx, mx: mx, ms: ms}
+			res, err = op.copyOrMove(ctx, from, to, uids, move)
+			added = op.added
 		}
-		// RFC 9208: COPY adds to the usage (each mailbox entry counts);
+		if err != nil {
+			return err
+		}
+		if err := mx.flush(ctx); err != nil {
+			return err
+		}
+		// RFC 9208: COPY adds to the usage (each folder entry counts);
 		// MOVE between the user's own mailboxes leaves it unchanged.
-		if err == nil && ms != 0 && !move {
-			err = checkQuota(ctx, tx, a.user)
+		if added {
+			return checkQuota(ctx, tx, a.user)
 		}
-		return err
+		return nil
 	})
 	if err != nil {
 		return store.CopyResult{}, err
-	}
-	if ms != 0 {
-		if move {
-			a.s.hub.Publish(store.Change{User: a.user, Kind: store.ChangeMessages, Mailbox: src, ModSeq: ms})
-		}
-		a.s.hub.Publish(store.Change{User: a.user, Kind: store.ChangeMessages, Mailbox: dst, ModSeq: ms})
 	}
 	return res, nil
 }
@@ -217,33 +266,41 @@ func (a *Account) Move(ctx context.Context, src store.MailboxID, uids []uint32, 
 }
 
 // Expunge removes the \Deleted messages among uids (all of them when uids
-// is nil) and returns their UIDs, ascending.
+// is nil) and returns their UIDs, ascending. In a virtual mailbox nothing
+// is deleted (docs/labels.md): see labelOp.expunge.
 func (a *Account) Expunge(ctx context.Context, id store.MailboxID, uids []uint32) ([]uint32, error) {
 	var out []uint32
-	var ms uint64
 	var blobs []blobstore.Hash
 	err := a.s.write(ctx, func(tx *Tx) error {
-		out, ms, blobs = nil, 0, nil
-		if err := checkMailbox(ctx, tx, a.user, id); err != nil {
+		out, blobs = nil, nil
+		info, err := loadMbox(ctx, tx, a.user, id)
+		if err != nil {
 			return err
 		}
-		var rows []srcRow
-		var err error
+		if err := noSelect(info); err != nil {
+			return err
+		}
+		var del []uint32
 		if uids == nil {
 			// Served by the partial index on \Deleted messages.
-			var del []uint32
 			del, err = queryUint32s(ctx, tx, `SELECT uid FROM mailbox_messages INDEXED BY mailbox_messages_deleted
 				WHERE mailbox_id = ? AND flags & 2 <> 0 ORDER BY uid`, id)
-			if err != nil {
+			if err != nil || len(del) == 0 {
 				return err
 			}
-			if len(del) == 0 {
-				return nil
-			}
-			rows, err = readSrcRows(ctx, tx, id, del)
 		} else {
-			rows, err = readSrcRows(ctx, tx, id, uids)
+			del = uids
 		}
+		mx := a.s.newMirrorSync(tx, a.user)
+		mx.known(info)
+		if info.virtual() {
+			op := &labelOp{tx: tx, mx: mx}
+			if out, blobs, err = op.expunge(ctx, info, del); err != nil {
+				return err
+			}
+			return mx.flush(ctx)
+		}
+		rows, err := readSrcRows(ctx, tx, id, del)
 		if err != nil {
 			return err
 		}
@@ -257,24 +314,22 @@ func (a *Account) Expunge(ctx context.Context, id store.MailboxID, uids []uint32
 		if len(rows) == 0 {
 			return nil
 		}
-		if ms, err = nextModSeq(ctx, tx, a.user); err != nil {
+		ms, err := nextModSeq(ctx, tx, a.user)
+		if err != nil {
 			return err
 		}
-		if blobs, err = removeTx(ctx, tx, id, rows, ms); err != nil {
+		if blobs, err = removeTx(ctx, tx, mx, id, rows, ms); err != nil {
 			return err
 		}
 		for _, x := range rows {
 			out = append(out, x.uid)
 		}
-		return nil
+		return mx.flush(ctx)
 	})
 	if err != nil {
 		return nil, err
 	}
-	if ms != 0 {
-		a.s.collect(ctx, blobs)
-		a.s.hub.Publish(store.Change{User: a.user, Kind: store.ChangeMessages, Mailbox: id, ModSeq: ms})
-	}
+	a.s.collect(ctx, blobs)
 	return out, nil
 }
 

@@ -219,30 +219,6 @@ func indexKeywords(ctx context.Context, tx *Tx, mailbox store.MailboxID, uid uin
 	return nil
 }
 
-// applyFlags computes a message's new flags under mode.
-func applyFlags(mode store.FlagMode, oldBits int, oldKws []string, bits int, kws []string) (int, []string) {
-	switch mode {
-	case store.FlagsReplace:
-		return bits, kws
-	case store.FlagsAdd:
-		out := append([]string(nil), oldKws...)
-		for _, k := range kws {
-			if !containsFold(out, k) {
-				out = append(out, k)
-			}
-		}
-		return oldBits | bits, out
-	default: // FlagsRemove
-		var out []string
-		for _, k := range oldKws {
-			if !containsFold(kws, k) {
-				out = append(out, k)
-			}
-		}
-		return oldBits &^ bits, out
-	}
-}
-
 func containsFold(l []string, k string) bool {
 	for _, x := range l {
 		if strings.EqualFold(x, k) {

@@ -17,11 +17,25 @@ type querier interface {
 }
 
 const mailboxCols = `m.id, m.name, m.uidvalidity, m.uidnext, m.highestmodseq, m.special_use,
-	EXISTS (SELECT 1 FROM subscriptions s WHERE s.user_id = m.user_id AND s.name = m.name)`
+	EXISTS (SELECT 1 FROM subscriptions s WHERE s.user_id = m.user_id AND s.name = m.name), m.kind`
+
+// mailboxDest lists the destinations of mailboxCols, plus more.
+func mailboxDest(m *store.Mailbox, more ...any) []any {
+	return append([]any{&m.ID, &m.Name, &m.UIDValidity, &m.UIDNext, &m.HighestModSeq, &m.SpecialUse, &m.Subscribed, &m.Kind}, more...)
+}
+
+// finishMailbox sets the fields derived from the columns: a label
+// folder's Label is the last level of its name.
+func finishMailbox(m *store.Mailbox) {
+	if m.Kind == store.KindLabel {
+		m.Label = labelOf(m.Name)
+	}
+}
 
 func scanMailbox(row interface{ Scan(...any) error }) (store.Mailbox, error) {
 	var m store.Mailbox
-	err := row.Scan(&m.ID, &m.Name, &m.UIDValidity, &m.UIDNext, &m.HighestModSeq, &m.SpecialUse, &m.Subscribed)
+	err := row.Scan(mailboxDest(&m)...)
+	finishMailbox(&m)
 	return m, err
 }
 
@@ -47,21 +61,30 @@ func mailboxExists(ctx context.Context, q querier, user store.UserID, name strin
 	return n > 0, err
 }
 
-// createMailboxTx inserts one mailbox (its parents must exist or not
-// matter). It takes a modseq so HIGHESTMODSEQ starts above zero and above
-// anything a deleted namesake ever had.
+// createMailboxTx inserts one folder (its parents must exist or not
+// matter).
 func createMailboxTx(ctx context.Context, tx *Tx, user store.UserID, name, use string) (store.Mailbox, error) {
+	return insertMailbox(ctx, tx, user, name, use, store.KindFolder, "", 0)
+}
+
+// insertMailbox inserts one mailbox of the given kind (label: the folded
+// keyword of a label folder). Its HIGHESTMODSEQ starts at ms, or at a new
+// modseq when ms is 0, so above zero and above anything a deleted namesake
+// ever had; a mailbox created to receive entries at the current
+// transaction's modseq passes that one.
+func insertMailbox(ctx context.Context, tx *Tx, user store.UserID, name, use string, kind store.MailboxKind, label string, ms uint64) (store.Mailbox, error) {
 	uv, err := nextUIDValidity(ctx, tx)
 	if err != nil {
 		return store.Mailbox{}, err
 	}
-	ms, err := nextModSeq(ctx, tx, user)
-	if err != nil {
-		return store.Mailbox{}, err
+	if ms == 0 {
+		if ms, err = nextModSeq(ctx, tx, user); err != nil {
+			return store.Mailbox{}, err
+		}
 	}
 	var id store.MailboxID
-	err = tx.QueryRowContext(ctx, `INSERT INTO mailboxes (user_id, name, uidvalidity, highestmodseq, special_use)
-		VALUES (?, ?, ?, ?, ?) RETURNING id`, user, name, uv, ms, use).Scan(&id)
+	err = tx.QueryRowContext(ctx, `INSERT INTO mailboxes (user_id, name, uidvalidity, highestmodseq, special_use, kind, label)
+		VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id`, user, name, uv, ms, use, kind, label).Scan(&id)
 	if err != nil {
 		return store.Mailbox{}, err
 	}
@@ -111,7 +134,9 @@ func (a *Account) Mailbox(ctx context.Context, name string) (store.Mailbox, erro
 	return mailboxByName(ctx, a.s.rq(), a.user, n)
 }
 
-// CreateMailbox creates name and its missing parents.
+// CreateMailbox creates name and its missing parents. Under the label
+// prefix it creates a label folder; with the special use \All, a new All
+// Mail (labelsetup.go).
 func (a *Account) CreateMailbox(ctx context.Context, name, specialUse string) (store.Mailbox, error) {
 	n, err := normName(name)
 	if err != nil {
@@ -130,20 +155,32 @@ func (a *Account) CreateMailbox(ctx context.Context, name, specialUse string) (s
 		if ok {
 			return fmt.Errorf("sqlite: mailbox %q: %w", n, store.ErrExists)
 		}
+		switch {
+		case a.s.labels.inPrefix(n):
+			m, err = a.createLabelTx(ctx, tx, n, use)
+			return err
+		case use == `\All`:
+			m, err = a.createAllMailTx(ctx, tx, n)
+			return err
+		}
 		if err := createParentsTx(ctx, tx, a.user, n); err != nil {
 			return err
 		}
 		m, err = createMailboxTx(ctx, tx, a.user, n, use)
+		if err == nil {
+			tx.publish(store.Change{User: a.user, Kind: store.ChangeMailboxes, Mailbox: m.ID, ModSeq: m.HighestModSeq})
+		}
 		return err
 	})
 	if err != nil {
 		return store.Mailbox{}, err
 	}
-	a.s.hub.Publish(store.Change{User: a.user, Kind: store.ChangeMailboxes, Mailbox: m.ID, ModSeq: m.HighestModSeq})
 	return m, nil
 }
 
 // DeleteMailbox deletes a mailbox without children, with its messages.
+// Deleting a label folder removes the label from every message and deletes
+// no mail; the label root cannot be deleted.
 func (a *Account) DeleteMailbox(ctx context.Context, name string) error {
 	n, err := lookupName(name)
 	if err != nil {
@@ -155,11 +192,15 @@ func (a *Account) DeleteMailbox(ctx context.Context, name string) error {
 	var id store.MailboxID
 	var blobs []blobstore.Hash
 	err = a.s.write(ctx, func(tx *Tx) error {
+		blobs = nil
 		m, err := mailboxByName(ctx, tx, a.user, n)
 		if err != nil {
 			return err
 		}
 		id = m.ID
+		if m.Kind == store.KindLabelRoot {
+			return store.Cannot("the labels folder cannot be deleted")
+		}
 		// We keep no \Noselect placeholders, so a parent cannot outlive
 		// its children: refuse, as Dovecot does (RFC 9051 6.3.5 leaves
 		// the choice to the server).
@@ -171,8 +212,34 @@ func (a *Account) DeleteMailbox(ctx context.Context, name string) error {
 		if kids > 0 {
 			return fmt.Errorf("sqlite: mailbox %q: %w", n, store.ErrHasChildren)
 		}
+		tx.publish(store.Change{User: a.user, Kind: store.ChangeMailboxes, Mailbox: id})
+		switch m.Kind {
+		case store.KindLabel:
+			return a.deleteLabelTx(ctx, tx, m)
+		case store.KindAll:
+			// Its entries and mirrors go with it (ON DELETE CASCADE); the
+			// messages stay in their folders.
+			_, err := tx.ExecContext(ctx, `DELETE FROM mailboxes WHERE id = ?`, id)
+			return err
+		}
 		msgs, err := queryInt64s(ctx, tx, `SELECT DISTINCT message_id FROM mailbox_messages WHERE mailbox_id = ?`, id)
 		if err != nil {
+			return err
+		}
+		// The folder's messages leave the virtual mailboxes first (with
+		// tombstones there): deleting the folder would only drop the
+		// mirrors links.
+		mx := a.s.newMirrorSync(tx, a.user)
+		var ms uint64
+		err = mx.dropAll(ctx, id, func() (uint64, error) {
+			var err error
+			ms, err = nextModSeq(ctx, tx, a.user)
+			return ms, err
+		})
+		if err != nil {
+			return err
+		}
+		if err := mx.flush(ctx); err != nil {
 			return err
 		}
 		if _, err := tx.ExecContext(ctx, `DELETE FROM mailboxes WHERE id = ?`, id); err != nil {
@@ -185,7 +252,6 @@ func (a *Account) DeleteMailbox(ctx context.Context, name string) error {
 		return err
 	}
 	a.s.collect(ctx, blobs)
-	a.s.hub.Publish(store.Change{User: a.user, Kind: store.ChangeMailboxes, Mailbox: id})
 	return nil
 }
 
@@ -217,6 +283,22 @@ func (a *Account) RenameMailbox(ctx context.Context, oldName, newName string) er
 			return err
 		}
 		id = m.ID
+		switch {
+		case m.Kind == store.KindLabelRoot:
+			return store.Cannot("the labels folder cannot be renamed")
+		case m.Kind == store.KindLabel:
+			return a.renameLabelTx(ctx, tx, m, to)
+		case a.s.labels.inPrefix(to):
+			return store.Cannot("a folder cannot be moved into the labels folder")
+		}
+		var virt int
+		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM mailboxes WHERE user_id = ? AND name >= ? AND name < ? AND kind IN (2, 3)`,
+			a.user, lo, hi).Scan(&virt); err != nil {
+			return err
+		}
+		if virt > 0 {
+			return store.Cannot("the labels folder cannot be moved")
+		}
 		type mbox struct {
 			id   int64
 			name string
@@ -260,19 +342,9 @@ func (a *Account) RenameMailbox(ctx context.Context, oldName, newName string) er
 				return err
 			}
 		}
-		// Subscriptions follow the mailboxes, as users expect (and as
-		// Dovecot and Cyrus do); subscriptions to names that do not
-		// exist are left alone.
 		for _, b := range subtree {
-			nn := to + b.name[len(from):]
-			res, err := tx.ExecContext(ctx, `DELETE FROM subscriptions WHERE user_id = ? AND name = ?`, a.user, b.name)
-			if err != nil {
+			if err := moveSubscription(ctx, tx, a.user, b.name, to+b.name[len(from):]); err != nil {
 				return err
-			}
-			if k, _ := res.RowsAffected(); k > 0 {
-				if _, err := tx.ExecContext(ctx, `INSERT OR IGNORE INTO subscriptions (user_id, name) VALUES (?, ?)`, a.user, nn); err != nil {
-					return err
-				}
 			}
 		}
 		return nil
@@ -285,11 +357,29 @@ func (a *Account) RenameMailbox(ctx context.Context, oldName, newName string) er
 	return nil
 }
 
+// moveSubscription makes a subscription follow a renamed mailbox, as users
+// expect (and as Dovecot and Cyrus do); subscriptions to names that do not
+// exist are left alone.
+func moveSubscription(ctx context.Context, tx *Tx, user store.UserID, from, to string) error {
+	res, err := tx.ExecContext(ctx, `DELETE FROM subscriptions WHERE user_id = ? AND name = ?`, user, from)
+	if err != nil {
+		return err
+	}
+	if k, _ := res.RowsAffected(); k > 0 {
+		_, err = tx.ExecContext(ctx, `INSERT OR IGNORE INTO subscriptions (user_id, name) VALUES (?, ?)`, user, to)
+	}
+	return err
+}
+
 // renameInbox creates to and moves every INBOX message into it; INBOX
-// stays, empty, with its children (RFC 9051 6.3.6).
+// stays, empty, with its children (RFC 9051 6.3.6). The messages keep
+// their UIDs in All Mail and the label folders.
 func (a *Account) renameInbox(ctx context.Context, to string) error {
 	if to == "INBOX" {
 		return fmt.Errorf("sqlite: mailbox %q: %w", to, store.ErrExists)
+	}
+	if a.s.labels.inPrefix(to) {
+		return store.Cannot("a folder cannot be moved into the labels folder")
 	}
 	var inbox, dst store.Mailbox
 	var ms uint64
@@ -324,17 +414,16 @@ func (a *Account) renameInbox(ctx context.Context, to string) error {
 		if err != nil {
 			return err
 		}
-		_, err = copyTx(ctx, tx, inbox.ID, uids, dst.ID, ms, true)
-		return err
+		mx := a.s.newMirrorSync(tx, a.user)
+		if _, err := copyTx(ctx, tx, mx, inbox.ID, uids, dst.ID, ms, true, true); err != nil {
+			return err
+		}
+		return mx.flush(ctx)
 	})
 	if err != nil {
 		return err
 	}
 	a.s.hub.Publish(store.Change{User: a.user, Kind: store.ChangeMailboxes, Mailbox: dst.ID, ModSeq: dst.HighestModSeq})
-	if ms != 0 {
-		a.s.hub.Publish(store.Change{User: a.user, Kind: store.ChangeMessages, Mailbox: inbox.ID, ModSeq: ms})
-		a.s.hub.Publish(store.Change{User: a.user, Kind: store.ChangeMessages, Mailbox: dst.ID, ModSeq: ms})
-	}
 	return nil
 }
 
@@ -387,8 +476,8 @@ func (a *Account) Status(ctx context.Context, id store.MailboxID) (store.Mailbox
 		st = store.MailboxStatus{}
 		err := tx.QueryRowContext(ctx, `SELECT `+mailboxCols+`, m.messages, m.unseen, m.deleted, m.size, m.first_recent_uid, m.recent
 			FROM mailboxes m WHERE m.id = ? AND m.user_id = ?`, id, a.user).Scan(
-			&st.ID, &st.Name, &st.UIDValidity, &st.UIDNext, &st.HighestModSeq, &st.SpecialUse, &st.Subscribed,
-			&st.Messages, &st.Unseen, &st.Deleted, &st.Size, &st.FirstRecentUID, &st.Recent)
+			mailboxDest(&st.Mailbox, &st.Messages, &st.Unseen, &st.Deleted, &st.Size, &st.FirstRecentUID, &st.Recent)...)
+		finishMailbox(&st.Mailbox)
 		if err == sql.ErrNoRows {
 			return fmt.Errorf("sqlite: mailbox %d: %w", id, store.ErrNoMailbox)
 		}

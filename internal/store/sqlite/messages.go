@@ -323,7 +323,9 @@ func parse(raw []byte) *message.Parsed {
 }
 
 // Append stores a message: body file first (durable), then the metadata
-// transaction, then the change notification.
+// transaction, then the change notification. Appending to a virtual
+// mailbox stores the message in Archive (with the label, for a label
+// folder) and returns its UID in the virtual mailbox.
 func (a *Account) Append(ctx context.Context, id store.MailboxID, req store.AppendRequest) (store.AppendResult, error) {
 	na, err := a.prepareAppend(ctx, req)
 	if err != nil {
@@ -333,9 +335,15 @@ func (a *Account) Append(ctx context.Context, id store.MailboxID, req store.Appe
 
 	var res store.AppendResult
 	err = a.s.write(ctx, func(tx *Tx) error {
-		var uidnext uint32
-		var err error
-		if res.UIDValidity, uidnext, err = appendTarget(ctx, tx, a.user, id); err != nil {
+		res = store.AppendResult{}
+		t, err := appendTarget(ctx, tx, a.user, id)
+		if err != nil {
+			return err
+		}
+		mx := a.s.newMirrorSync(tx, a.user)
+		mx.known(t)
+		folder, na, err := virtualTarget(ctx, mx, t, na)
+		if err != nil {
 			return err
 		}
 		mid, err := a.s.messageRow(ctx, tx, a.user, na.msg)
@@ -346,14 +354,21 @@ func (a *Account) Append(ctx context.Context, id store.MailboxID, req store.Appe
 		if err != nil {
 			return err
 		}
-		if err := insertAppended(ctx, tx, id, uidnext, mid, ms, na); err != nil {
+		row, err := insertAppended(ctx, tx, a.user, folder.id, folder.uidnext, mid, ms, na)
+		if err != nil {
+			return err
+		}
+		if err := mx.syncNew(ctx, folder.id, []srcRow{row}, ms); err != nil {
+			return err
+		}
+		if err := mx.flush(ctx); err != nil {
 			return err
 		}
 		if err := checkQuota(ctx, tx, a.user); err != nil { // RFC 9208: rolls back
 			return err
 		}
-		res.UID, res.MessageID, res.ModSeq = uidnext, store.MessageID(mid), ms
-		return nil
+		res, err = appendResult(ctx, tx, t, folder, mid, ms)
+		return err
 	})
 	if err != nil {
 		if errors.Is(err, store.ErrOverQuota) {
@@ -361,7 +376,43 @@ func (a *Account) Append(ctx context.Context, id store.MailboxID, req store.Appe
 		}
 		return store.AppendResult{}, err
 	}
-	a.s.hub.Publish(store.Change{User: a.user, Kind: store.ChangeMessages, Mailbox: id, ModSeq: res.ModSeq})
+	return res, nil
+}
+
+// virtualTarget returns the folder that receives a message appended to t
+// (t itself if it is a folder; Archive for a virtual mailbox) and the
+// message with t's label added.
+func virtualTarget(ctx context.Context, mx *mirrorSync, t mboxInfo, na pendingAppend) (mboxInfo, pendingAppend, error) {
+	if err := noSelect(t); err != nil {
+		return t, na, err
+	}
+	if !t.virtual() {
+		return t, na, nil
+	}
+	arch, err := mx.archive(ctx)
+	if err != nil {
+		return t, na, err
+	}
+	if t.kind == store.KindLabel && !containsFold(na.kws, t.label()) {
+		na.kws = append(slices.Clip(na.kws), t.label())
+	}
+	return arch, na, nil
+}
+
+// appendResult is the AppendResult of the message stored at folder's
+// UIDNEXT for an append to t: its UID in t, which is a virtual mailbox
+// when folder is not t. If t does not show it, the folder's UID is
+// returned.
+func appendResult(ctx context.Context, tx *Tx, t, folder mboxInfo, mid int64, ms uint64) (store.AppendResult, error) {
+	res := store.AppendResult{UIDValidity: folder.uidvalidity, UID: folder.uidnext, MessageID: store.MessageID(mid), ModSeq: ms}
+	if t.id == folder.id {
+		return res, nil
+	}
+	uid, err := mirrorUID(ctx, tx, folder.id, folder.uidnext, t.id)
+	if err != nil || uid == 0 {
+		return res, err
+	}
+	res.UIDValidity, res.UID = t.uidvalidity, uid
 	return res, nil
 }
 
@@ -411,42 +462,44 @@ func (a *Account) prepareAppend(ctx context.Context, req store.AppendRequest) (p
 	}, nil
 }
 
-// appendTarget returns the UIDVALIDITY and UIDNEXT of the user's mailbox
-// id, which is to receive one message.
-func appendTarget(ctx context.Context, tx *Tx, user store.UserID, id store.MailboxID) (uidvalidity, uidnext uint32, err error) {
-	err = tx.QueryRowContext(ctx, `SELECT uidvalidity, uidnext FROM mailboxes WHERE id = ? AND user_id = ?`, id, user).Scan(&uidvalidity, &uidnext)
-	if err == sql.ErrNoRows {
-		return 0, 0, fmt.Errorf("sqlite: mailbox %d: %w", id, store.ErrNoMailbox)
-	}
+// appendTarget returns the user's mailbox id, which is to receive one
+// message at its UIDNEXT.
+func appendTarget(ctx context.Context, tx *Tx, user store.UserID, id store.MailboxID) (mboxInfo, error) {
+	m, err := loadMbox(ctx, tx, user, id)
 	if err != nil {
-		return 0, 0, err
+		return m, err
 	}
-	if uidnext == 1<<32-1 {
-		return 0, 0, fmt.Errorf("sqlite: mailbox %d: UID space exhausted", id)
+	if m.uidnext == 1<<32-1 {
+		return m, fmt.Errorf("sqlite: mailbox %d: UID space exhausted", id)
 	}
-	return uidvalidity, uidnext, nil
+	return m, nil
 }
 
-// insertAppended adds the entry of message row mid to mailbox id at UID
-// uidnext and modseq ms, and updates the mailbox's counters.
-func insertAppended(ctx context.Context, tx *Tx, id store.MailboxID, uidnext uint32, mid int64, ms uint64, na pendingAppend) error {
+// insertAppended adds the entry of message row mid to folder id at UID
+// uidnext and modseq ms, and updates the mailbox's counters. It returns the
+// entry, for the caller to sync its mirrors.
+func insertAppended(ctx context.Context, tx *Tx, user store.UserID, id store.MailboxID, uidnext uint32, mid int64, ms uint64, na pendingAppend) (srcRow, error) {
 	kt := newKeywordTable(id)
 	ck, err := kt.canon(ctx, tx, na.kws, true)
 	if err != nil {
-		return err
+		return srcRow{}, err
 	}
-	size := int64(len(na.msg.raw))
+	row := srcRow{uid: uidnext, mid: mid, bits: na.bits, kws: ck, size: int64(len(na.msg.raw)),
+		idate: na.idate.Unix(), tz: na.tz, sdate: time.Now().Unix()}
 	if _, err := tx.ExecContext(ctx, insertEntry,
-		id, uidnext, mid, na.bits, joinKeywords(ck), ms, size, na.idate.Unix(), na.tz, time.Now().Unix()); err != nil {
-		return err
+		id, uidnext, mid, na.bits, joinKeywords(ck), ms, row.size, row.idate, row.tz, row.sdate); err != nil {
+		return srcRow{}, err
 	}
 	if err := indexKeywords(ctx, tx, id, uidnext, ck, true); err != nil {
-		return err
+		return srcRow{}, err
 	}
-	_, err = tx.ExecContext(ctx, `UPDATE mailboxes SET uidnext = ?, highestmodseq = ?, messages = messages + 1, recent = recent + 1,
+	if _, err = tx.ExecContext(ctx, `UPDATE mailboxes SET uidnext = ?, highestmodseq = ?, messages = messages + 1, recent = recent + 1,
 			unseen = unseen + ?, deleted = deleted + ?, size = size + ? WHERE id = ?`,
-		uidnext+1, ms, b2i(na.bits&bitSeen == 0), b2i(na.bits&bitDeleted != 0), size, id)
-	return err
+		uidnext+1, ms, b2i(na.bits&bitSeen == 0), b2i(na.bits&bitDeleted != 0), row.size, id); err != nil {
+		return srcRow{}, err
+	}
+	tx.publish(store.Change{User: user, Kind: store.ChangeMessages, Mailbox: id, ModSeq: ms})
+	return row, nil
 }
 
 // newMessage is a body being appended, with its precomputed metadata.

@@ -34,9 +34,11 @@ func quotaLimits(ctx context.Context, q querier, user store.UserID) (storage, me
 	return ls.Int64, lm.Int64, err
 }
 
-// quotaUsage sums the counters of the user's mailboxes.
+// quotaUsage sums the counters of the user's folders: the entries of
+// virtual mailboxes (All Mail, labels) show messages stored in folders and
+// take no storage (docs/labels.md).
 func quotaUsage(ctx context.Context, q querier, user store.UserID) (storage, messages int64, err error) {
-	err = q.QueryRowContext(ctx, `SELECT coalesce(sum(size), 0), coalesce(sum(messages), 0) FROM mailboxes WHERE user_id = ?`,
+	err = q.QueryRowContext(ctx, `SELECT coalesce(sum(size), 0), coalesce(sum(messages), 0) FROM mailboxes WHERE user_id = ? AND kind = 0`,
 		user).Scan(&storage, &messages)
 	return storage, messages, err
 }
@@ -94,12 +96,24 @@ func (a *Account) Quota(ctx context.Context) (store.Quota, error) {
 
 // DeletedSize sums the sizes of the mailbox's \Deleted messages through
 // the partial index that EXPUNGE uses, so the cost follows the number of
-// \Deleted messages, not the size of the mailbox.
+// \Deleted messages, not the size of the mailbox. EXPUNGE in a label
+// folder frees nothing, nor in All Mail while there is a Trash to move
+// the messages to (docs/labels.md).
 func (a *Account) DeletedSize(ctx context.Context, id store.MailboxID) (int64, error) {
 	var n int64
 	err := a.s.read(ctx, func(tx *Tx) error {
-		if err := checkMailbox(ctx, tx, a.user, id); err != nil {
+		n = 0
+		m, err := loadMbox(ctx, tx, a.user, id)
+		if err != nil {
 			return err
+		}
+		switch m.kind {
+		case store.KindLabel, store.KindLabelRoot:
+			return nil
+		case store.KindAll:
+			if trash, err := trashFolder(ctx, tx, a.user); err != nil || trash != 0 {
+				return err
+			}
 		}
 		return tx.QueryRowContext(ctx, `SELECT coalesce(sum(size), 0) FROM mailbox_messages INDEXED BY mailbox_messages_deleted
 			WHERE mailbox_id = ? AND flags & 2 <> 0`, id).Scan(&n)

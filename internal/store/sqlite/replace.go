@@ -12,7 +12,9 @@ import (
 // transaction (RFC 8508 3.4: the replacement is atomic, so no session ever
 // sees both messages or neither, and a crash leaves one of the two states).
 // The body is made durable before the transaction, as for Append; the old
-// message leaves a tombstone at the same modseq as the new one.
+// message leaves a tombstone at the same modseq as the new one. Through
+// virtual mailboxes: the new message goes where Append puts it, and the
+// old one is removed from the folder it is stored in.
 func (a *Account) Replace(ctx context.Context, src store.MailboxID, uid uint32, dst store.MailboxID, req store.AppendRequest) (store.AppendResult, error) {
 	na, err := a.prepareAppend(ctx, req)
 	if err != nil {
@@ -24,20 +26,41 @@ func (a *Account) Replace(ctx context.Context, src store.MailboxID, uid uint32, 
 	var orphans []blobstore.Hash
 	err = a.s.write(ctx, func(tx *Tx) error {
 		res, orphans = store.AppendResult{}, nil
-		if err := checkMailbox(ctx, tx, a.user, src); err != nil {
+		from, err := loadMbox(ctx, tx, a.user, src)
+		if err != nil {
 			return err
 		}
-		var uidnext uint32
-		var err error
-		if res.UIDValidity, uidnext, err = appendTarget(ctx, tx, a.user, dst); err != nil {
+		if err := noSelect(from); err != nil {
 			return err
 		}
-		old, err := readSrcRows(ctx, tx, src, []uint32{uid})
+		t, err := appendTarget(ctx, tx, a.user, dst)
+		if err != nil {
+			return err
+		}
+		mx := a.s.newMirrorSync(tx, a.user)
+		mx.known(from)
+		mx.known(t)
+		oldBox, oldUID := src, uid
+		if from.virtual() {
+			refs, err := readRefs(ctx, tx, src, []uint32{uid})
+			if err != nil {
+				return err
+			}
+			if len(refs) == 0 {
+				return fmt.Errorf("sqlite: mailbox %d uid %d: %w", src, uid, store.ErrNotFound)
+			}
+			oldBox, oldUID = refs[0].src, refs[0].srcUID
+		}
+		old, err := readSrcRows(ctx, tx, oldBox, []uint32{oldUID})
 		if err != nil {
 			return err
 		}
 		if len(old) == 0 {
 			return fmt.Errorf("sqlite: mailbox %d uid %d: %w", src, uid, store.ErrNotFound)
+		}
+		folder, na, err := virtualTarget(ctx, mx, t, na)
+		if err != nil {
+			return err
 		}
 		ms, err := nextModSeq(ctx, tx, a.user)
 		if err != nil {
@@ -50,10 +73,17 @@ func (a *Account) Replace(ctx context.Context, src store.MailboxID, uid uint32, 
 		if err != nil {
 			return err
 		}
-		if err := insertAppended(ctx, tx, dst, uidnext, mid, ms, na); err != nil {
+		row, err := insertAppended(ctx, tx, a.user, folder.id, folder.uidnext, mid, ms, na)
+		if err != nil {
 			return err
 		}
-		if orphans, err = removeTx(ctx, tx, src, old, ms); err != nil {
+		if err := mx.syncNew(ctx, folder.id, []srcRow{row}, ms); err != nil {
+			return err
+		}
+		if orphans, err = removeTx(ctx, tx, mx, oldBox, old, ms); err != nil {
+			return err
+		}
+		if err := mx.flush(ctx); err != nil {
 			return err
 		}
 		// RFC 9208: the usage after the whole replacement counts, so a
@@ -61,17 +91,13 @@ func (a *Account) Replace(ctx context.Context, src store.MailboxID, uid uint32, 
 		if err := checkQuota(ctx, tx, a.user); err != nil {
 			return err
 		}
-		res.UID, res.MessageID, res.ModSeq = uidnext, store.MessageID(mid), ms
-		return nil
+		res, err = appendResult(ctx, tx, t, folder, mid, ms)
+		return err
 	})
 	if err != nil {
 		a.s.collect(ctx, []blobstore.Hash{h}) // the body, if no row took it
 		return store.AppendResult{}, err
 	}
 	a.s.collect(ctx, orphans)
-	a.s.hub.Publish(store.Change{User: a.user, Kind: store.ChangeMessages, Mailbox: src, ModSeq: res.ModSeq})
-	if dst != src {
-		a.s.hub.Publish(store.Change{User: a.user, Kind: store.ChangeMessages, Mailbox: dst, ModSeq: res.ModSeq})
-	}
 	return res, nil
 }

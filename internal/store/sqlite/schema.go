@@ -41,6 +41,15 @@ import (
 //     a deleted mailbox cannot reach its namesake, and an EMAILID (RFC
 //     8474) or user id never names something else later.
 //   - quota_* columns are reserved for RFC 9208 (NULL: unlimited).
+//   - Labels and All Mail (docs/labels.md, labels.go) are mailboxes rows
+//     with kind <> 0 (store.MailboxKind) and, for a label folder, label =
+//     the folded keyword. A virtual mailbox's messages are ordinary
+//     mailbox_messages rows (own UID, same message_id, a copy of the
+//     flags), each linked by a mirrors row to the folder entry it shows,
+//     so every read path works on them unchanged and only the writes that
+//     change folder entries maintain them (syncMirrors), in the same
+//     transaction. mirrors_src finds the mirrors of a folder entry. Only
+//     kind 0 counts towards the quota.
 var migrations = []string{
 	// 1: initial schema.
 	`
@@ -141,6 +150,11 @@ CREATE INDEX expunged_modseq ON expunged(mailbox_id, modseq);
 	threadsMigration,
 	// 4: URLAUTH keys (urlauth.go).
 	urlauthMigration,
+	// 5: labels, label folders and All Mail (labels.go); the mirrors of
+	// existing mail are made by reconcileLabels at Open.
+	labelsMigration,
+	// 6: the thread trigger looks keys up by primary key (threads.go).
+	threadsTriggerMigration,
 }
 
 // migrate brings the database to the latest schema version in one

@@ -220,6 +220,14 @@ func TestQueryPlans(t *testing.T) {
 		{modelQuery, "SEARCH messages USING INTEGER PRIMARY KEY (rowid=?)"},
 		{`SELECT (flags << 32) | uid, modseq, keywords FROM mailbox_messages WHERE mailbox_id = 1 ORDER BY uid`, "PRIMARY KEY (mailbox_id=?)"},
 		{`SELECT count(*) FROM messages WHERE blob = x'00'`, "sqlite_autoindex_messages_1 (blob=?)"},
+		// Labels: the mirrors of folder entries, a label by keyword.
+		{mirrorsQuery, "mirrors_src (src_mailbox_id=? AND src_uid>? AND src_uid<?)\nSEARCH mm USING PRIMARY KEY (mailbox_id=? AND uid=?)"},
+		{strings.ReplaceAll(labelQuery, "label = ?", "label = 'x'"), "mailboxes_label (user_id=? AND label=?)"},
+		{relinkQuery, "mirrors_src (src_mailbox_id=? AND src_uid=?)"},
+		// The thread lookup of the insert trigger (threadsTriggerMigration):
+		// by primary key, not a walk of the user's thread_keys.
+		{`SELECT min(k.thread_id) FROM thread_keys k WHERE k.user_id = 1
+			AND k.msgid IN (SELECT value FROM json_each(casier_thread_keys(x'')))`, "k USING PRIMARY KEY (user_id=? AND msgid=?)"},
 	} {
 		q := strings.ReplaceAll(c.q, "?", "1")
 		rows, err := s.rdb.Query("EXPLAIN QUERY PLAN " + q)

@@ -4,6 +4,8 @@ import (
 	"context"
 	"database/sql"
 	"sync"
+
+	"github.com/casier/casier/internal/store"
 )
 
 // Parsing SQL is a large share of a small statement's cost in the
@@ -84,6 +86,23 @@ type Tx struct {
 	cache *stmtCache
 	local map[*sql.Stmt]*sql.Stmt // database statement -> its form in tx
 	seqs  []userSeq               // MODSEQs taken by nextModSeq (watch.go)
+	// changes are published on the hub once the transaction commits
+	// (see Store.write), in order, each once.
+	changes []store.Change
+	queued  map[store.Change]bool
+}
+
+// publish queues c for the hub: it goes out after the commit, and not at
+// all if the transaction rolls back (a retried transaction starts afresh).
+func (t *Tx) publish(c store.Change) {
+	if t.queued == nil {
+		t.queued = map[store.Change]bool{}
+	}
+	if t.queued[c] {
+		return
+	}
+	t.queued[c] = true
+	t.changes = append(t.changes, c)
 }
 
 func (t *Tx) stmt(ctx context.Context, q string) *sql.Stmt {

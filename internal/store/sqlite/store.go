@@ -80,6 +80,22 @@ type Options struct {
 	// WatchInterval is how often the watcher polls; 0 means
 	// DefaultWatchInterval.
 	WatchInterval time.Duration
+	// LabelPrefix is the name of the parent of the label folders
+	// (docs/labels.md); "" means DefaultLabelPrefix. A change renames the
+	// label folders at Open, unless KeepLabelSettings is set.
+	LabelPrefix string
+	// LabelExclude lists the keywords that are flags, not labels, and get
+	// no label folder (compared case-insensitively). nil means
+	// DefaultLabelExclude; an empty non-nil slice makes every keyword a
+	// label.
+	LabelExclude []string
+	// KeepLabelSettings makes Open use the label settings the data was
+	// last opened with, when it has any, instead of LabelPrefix and
+	// LabelExclude: for the short-lived commands (casier user, import,
+	// export), so that one run without the server's configuration file
+	// cannot rename every label folder under a running server. The
+	// server applies its configuration.
+	KeepLabelSettings bool
 }
 
 // Store is the SQLite engine.
@@ -96,6 +112,8 @@ type Store struct {
 	maxSize int64
 	models  *modelCache   // nil: disabled
 	entries *entriesCache // nil: disabled
+	labels  labelConfig
+	allMail allMailIDs
 
 	watch *watcher // nil unless Options.Watch
 
@@ -121,7 +139,11 @@ func Open(dir string, opts Options) (*Store, error) {
 	if opts.Readers <= 0 {
 		opts.Readers = 4
 	}
-	s := &Store{dir: dir, opts: opts, blobs: blobs, hub: opts.Hub, maxSize: opts.MaxMessageSize, wsem: make(chan struct{}, 1)}
+	labels, err := newLabelConfig(opts.LabelPrefix, opts.LabelExclude)
+	if err != nil {
+		return nil, err
+	}
+	s := &Store{dir: dir, opts: opts, blobs: blobs, hub: opts.Hub, maxSize: opts.MaxMessageSize, wsem: make(chan struct{}, 1), labels: labels}
 	if s.hub == nil {
 		s.hub = store.NewHub()
 	}
@@ -191,6 +213,17 @@ func Open(dir string, opts Options) (*Store, error) {
 	s.rcache = newStmtCache(s.rdb)
 
 	if err := s.initMeta(ctx); err != nil {
+		s.Close()
+		return nil, err
+	}
+	if opts.KeepLabelSettings {
+		if err := s.loadLabelSettings(ctx); err != nil {
+			s.Close()
+			return nil, err
+		}
+	}
+	// After initMeta: creating label folders takes UIDVALIDITY values.
+	if err := s.reconcileLabels(ctx); err != nil {
 		s.Close()
 		return nil, err
 	}
@@ -302,8 +335,13 @@ func (s *Store) writeOnce(ctx context.Context, fn func(tx *Tx) error) error {
 	err = fn(t)
 	if err != nil {
 		tx.Rollback()
-	} else if err = tx.Commit(); err == nil && s.watch != nil {
-		s.watch.committed(t.seqs)
+	} else if err = tx.Commit(); err == nil {
+		if s.watch != nil {
+			s.watch.committed(t.seqs)
+		}
+		for _, c := range t.changes {
+			s.hub.Publish(c)
+		}
 	}
 	// The connection is free again: prepare what this transaction missed.
 	s.wcache.flush(context.WithoutCancel(ctx))

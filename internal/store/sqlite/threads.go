@@ -79,6 +79,28 @@ BEGIN
 END;
 `
 
+// threadsTriggerMigration (schema version 6) rewrites the insert trigger
+// of threadsMigration. Its first form joined json_each(...) to thread_keys,
+// and SQLite chose to walk every thread_keys row of the user, calling
+// casier_thread_keys once per row: each delivery cost time in proportion
+// to the user's mail (10,000 messages took minutes to import). The IN
+// subquery below is evaluated once and looks each key up by primary key
+// (TestQueryPlans checks the plan).
+const threadsTriggerMigration = `
+DROP TRIGGER messages_thread;
+CREATE TRIGGER messages_thread AFTER INSERT ON messages BEGIN
+	UPDATE messages SET thread_id = coalesce(
+		(SELECT min(k.thread_id) FROM thread_keys k
+			WHERE k.user_id = NEW.user_id
+			AND k.msgid IN (SELECT value FROM json_each(casier_thread_keys(NEW.header)))),
+		NEW.id) WHERE id = NEW.id;
+	INSERT OR IGNORE INTO thread_keys (user_id, msgid, thread_id)
+		SELECT NEW.user_id, j.value, m.thread_id FROM json_each(casier_thread_keys(NEW.header)) j, messages m
+		WHERE m.id = NEW.id;
+	UPDATE messages SET parsed = casier_parsed_thread(parsed, 'T' || thread_id) WHERE id = NEW.id;
+END;
+`
+
 func init() {
 	sqlite.MustRegisterDeterministicScalarFunction("casier_thread_keys", 1, sqlThreadKeys)
 	sqlite.MustRegisterDeterministicScalarFunction("casier_parsed_thread", 2, sqlParsedThread)

@@ -11,7 +11,8 @@ import (
 	"github.com/casier/casier/internal/store/blobstore"
 )
 
-// defaultMailboxes are created with every user, all subscribed. RFC 6154
+// defaultMailboxes are created with every user, all subscribed, with All
+// Mail (subscribed too) and the label root (addVirtualMailboxes). RFC 6154
 // special-use attributes let clients find them whatever the language.
 var defaultMailboxes = []struct{ name, use string }{
 	{"INBOX", ""},
@@ -61,7 +62,8 @@ func (s *Store) CreateUser(ctx context.Context, name, passHash string) (store.Us
 				return err
 			}
 		}
-		return nil
+		// All Mail and the parent of the label folders (docs/labels.md).
+		return s.addVirtualMailboxes(ctx, tx, u.ID, 0)
 	})
 	if err != nil {
 		return store.User{}, err

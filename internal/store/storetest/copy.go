@@ -258,17 +258,25 @@ func testHub(t *testing.T, h Harness) {
 	osub := s.Hub().Subscribe(other.UserID())
 	defer osub.Close()
 	in := mbox(t, a, "INBOX").ID
+	all := mbox(t, a, "All Mail").ID
 
+	// All Mail shows the message: it changes too.
 	r := appendRaw(t, a, in, msg(1))
 	select {
 	case <-sub.Ready():
 	default:
 		t.Fatal("no signal after append")
 	}
-	eq(t, "append change", sub.Take(), []store.Change{{User: a.UserID(), Kind: store.ChangeMessages, Mailbox: in, ModSeq: r.ModSeq}})
+	eq(t, "append change", sub.Take(), []store.Change{
+		{User: a.UserID(), Kind: store.ChangeMessages, Mailbox: in, ModSeq: r.ModSeq},
+		{User: a.UserID(), Kind: store.ChangeMessages, Mailbox: all, ModSeq: r.ModSeq},
+	})
 
 	sr := setFlags(t, a, in, store.FlagsAdd, []string{store.FlagSeen}, 1)
-	eq(t, "store change", sub.Take(), []store.Change{{User: a.UserID(), Kind: store.ChangeMessages, Mailbox: in, ModSeq: sr.Changed[0].ModSeq}})
+	eq(t, "store change", sub.Take(), []store.Change{
+		{User: a.UserID(), Kind: store.ChangeMessages, Mailbox: in, ModSeq: sr.Changed[0].ModSeq},
+		{User: a.UserID(), Kind: store.ChangeMessages, Mailbox: all, ModSeq: sr.Changed[0].ModSeq},
+	})
 	setFlags(t, a, in, store.FlagsAdd, []string{store.FlagSeen}, 1)
 	eq(t, "no-op store publishes nothing", len(sub.Take()), 0)
 
@@ -279,6 +287,7 @@ func testHub(t *testing.T, h Harness) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// All Mail keeps the message under its UID: it does not change.
 	got := sub.Take()
 	ms := status(t, a, m.ID).HighestModSeq
 	eq(t, "move changes", got, []store.Change{
@@ -296,8 +305,10 @@ func testHub(t *testing.T, h Harness) {
 	if err := a.DeleteMailbox(ctx, "Folder2"); err != nil {
 		t.Fatal(err)
 	}
+	// The message leaves All Mail with its folder.
 	got = sub.Take()
-	if len(got) != 1 || got[0].Kind != store.ChangeMailboxes || got[0].Mailbox != m.ID {
+	if len(got) != 2 || got[0].Kind != store.ChangeMailboxes || got[0].Mailbox != m.ID ||
+		got[1].Kind != store.ChangeMessages || got[1].Mailbox != all || got[1].ModSeq != status(t, a, all).HighestModSeq {
 		t.Fatalf("delete changes %+v", got)
 	}
 	eq(t, "other user saw nothing after its creation", len(osub.Take()), 0)

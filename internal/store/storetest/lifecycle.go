@@ -105,7 +105,7 @@ func testDeleteUser(t *testing.T, h Harness) {
 	a2 := account(t, s, "alice")
 	eq(t, "new alice INBOX", status(t, a2, mbox(t, a2, "INBOX").ID).Messages, uint32(0))
 	subs, _ := a2.Subscriptions(ctx)
-	eq(t, "new alice subscriptions", subs, []string{"Archive", "Drafts", "INBOX", "Junk", "Sent", "Trash"})
+	eq(t, "new alice subscriptions", subs, []string{"All Mail", "Archive", "Drafts", "INBOX", "Junk", "Sent", "Trash"})
 }
 
 func testDurability(t *testing.T, h Harness) {

@@ -69,19 +69,35 @@ func testDefaultMailboxes(t *testing.T, h Harness) {
 			t.Fatalf("new mailbox %+v", m)
 		}
 	}
+	// All Mail and the parent of the label folders come with every user
+	// (docs/labels.md).
 	eq(t, "default mailboxes", got, []nu{
+		{"All Mail", `\All`, true},
 		{"Archive", `\Archive`, true},
 		{"Drafts", `\Drafts`, true},
 		{"INBOX", "", true},
 		{"Junk", `\Junk`, true},
+		{"Labels", "", false},
 		{"Sent", `\Sent`, true},
 		{"Trash", `\Trash`, true},
 	})
+	for _, m := range ms {
+		want := store.KindFolder
+		switch m.Name {
+		case "All Mail":
+			want = store.KindAll
+		case "Labels":
+			want = store.KindLabelRoot
+		}
+		if m.Kind != want || m.Label != "" {
+			t.Fatalf("%s: kind %d label %q, want kind %d", m.Name, m.Kind, m.Label, want)
+		}
+	}
 	subs, err := a.Subscriptions(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
-	eq(t, "subscriptions", subs, []string{"Archive", "Drafts", "INBOX", "Junk", "Sent", "Trash"})
+	eq(t, "subscriptions", subs, []string{"All Mail", "Archive", "Drafts", "INBOX", "Junk", "Sent", "Trash"})
 	st := status(t, a, mbox(t, a, "INBOX").ID)
 	if st.Messages != 0 || st.Unseen != 0 || st.Deleted != 0 || st.Size != 0 || st.Recent != 0 || len(st.Keywords) != 0 {
 		t.Fatalf("empty INBOX status %+v", st)
@@ -107,7 +123,7 @@ func testCreateMailbox(t *testing.T, h Harness) {
 	if m.Name != "Work/Projects/Casier" || m.UIDNext != 1 || m.Subscribed {
 		t.Fatalf("created %+v", m)
 	}
-	eq(t, "names", names(t, a), []string{"Archive", "Drafts", "INBOX", "Junk", "Sent", "Trash", "Work", "Work/Projects", "Work/Projects/Casier"})
+	eq(t, "names", names(t, a), []string{"All Mail", "Archive", "Drafts", "INBOX", "Junk", "Labels", "Sent", "Trash", "Work", "Work/Projects", "Work/Projects/Casier"})
 	_, err := a.CreateMailbox(ctx, "Work/Projects", "")
 	wantErr(t, err, store.ErrExists)
 	_, err = a.CreateMailbox(ctx, "inbox", "")
@@ -123,11 +139,14 @@ func testCreateMailbox(t *testing.T, h Harness) {
 	wantErr(t, err, store.ErrNoMailbox)
 	create(t, a, "work")
 
-	u, err := a.CreateMailbox(ctx, "Everything", `\all`)
+	u, err := a.CreateMailbox(ctx, "Starred", `\flagged`)
 	if err != nil {
 		t.Fatal(err)
 	}
-	eq(t, "special use", u.SpecialUse, `\All`)
+	eq(t, "special use", u.SpecialUse, `\Flagged`)
+	// There is one All Mail (docs/labels.md).
+	_, err = a.CreateMailbox(ctx, "Everything", `\all`)
+	wantErr(t, err, store.ErrExists)
 	_, err = a.CreateMailbox(ctx, "Odd", `\Bogus`)
 	wantErr(t, err, store.ErrUseAttr)
 
@@ -180,8 +199,8 @@ func testDeleteMailbox(t *testing.T, h Harness) {
 	}
 	// RFC 9051 6.3.9: subscriptions survive the mailbox.
 	subs, _ := a.Subscriptions(ctx)
-	eq(t, "subscriptions", subs, []string{"Archive", "Drafts", "INBOX", "Junk", "P/C", "Sent", "Trash"})
-	eq(t, "names", names(t, a), []string{"Archive", "Drafts", "INBOX", "Junk", "PQ", "Sent", "Trash"})
+	eq(t, "subscriptions", subs, []string{"All Mail", "Archive", "Drafts", "INBOX", "Junk", "P/C", "Sent", "Trash"})
+	eq(t, "names", names(t, a), []string{"All Mail", "Archive", "Drafts", "INBOX", "Junk", "Labels", "PQ", "Sent", "Trash"})
 }
 
 func testUIDValidityRecreate(t *testing.T, h Harness) {
@@ -224,7 +243,7 @@ func testRenameSubtree(t *testing.T, h Harness) {
 	if err := a.RenameMailbox(ctx, "A", "Z/Y"); err != nil {
 		t.Fatal(err)
 	}
-	eq(t, "names", names(t, a), []string{"AB", "Archive", "Drafts", "INBOX", "Junk", "Sent", "Trash", "Z", "Z/Y", "Z/Y/B", "Z/Y/B/C"})
+	eq(t, "names", names(t, a), []string{"AB", "All Mail", "Archive", "Drafts", "INBOX", "Junk", "Labels", "Sent", "Trash", "Z", "Z/Y", "Z/Y/B", "Z/Y/B/C"})
 	for _, x := range []struct {
 		old  store.Mailbox
 		name string
@@ -240,7 +259,7 @@ func testRenameSubtree(t *testing.T, h Harness) {
 		t.Fatal("subscription did not follow the rename")
 	}
 	subs, _ := a.Subscriptions(ctx)
-	eq(t, "subscriptions", subs, []string{"Archive", "Drafts", "INBOX", "Junk", "Sent", "Trash", "Z/Y/B"})
+	eq(t, "subscriptions", subs, []string{"All Mail", "Archive", "Drafts", "INBOX", "Junk", "Sent", "Trash", "Z/Y/B"})
 	_, err := a.Mailbox(ctx, "A/B/C")
 	wantErr(t, err, store.ErrNoMailbox)
 }
@@ -264,7 +283,7 @@ func testRenameErrors(t *testing.T, h Harness) {
 	if err := a.RenameMailbox(ctx, "F", "G"); err != nil {
 		t.Fatal(err)
 	}
-	eq(t, "names", names(t, a), []string{"A", "A/X", "Archive", "B", "B/X", "C", "Drafts", "G", "G/X", "INBOX", "Junk", "Sent", "Trash"})
+	eq(t, "names", names(t, a), []string{"A", "A/X", "All Mail", "Archive", "B", "B/X", "C", "Drafts", "G", "G/X", "INBOX", "Junk", "Labels", "Sent", "Trash"})
 }
 
 func testRenameInbox(t *testing.T, h Harness) {
@@ -339,7 +358,7 @@ func testSubscriptions(t *testing.T, h Harness) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	eq(t, "subscriptions", subs, []string{"Archive", "Drafts", "Ghost/Town", "Junk", "Trash"})
+	eq(t, "subscriptions", subs, []string{"All Mail", "Archive", "Drafts", "Ghost/Town", "Junk", "Trash"})
 	if mbox(t, a, "Sent").Subscribed {
 		t.Fatal("Sent still subscribed")
 	}

@@ -76,6 +76,7 @@ func RunWith(t *testing.T, h Harness) {
 		{"Cancelled", testCancelled},
 		{"Quota", testQuota},
 	}
+	tests = append(tests, labelTests...)
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, h) })
 	}
