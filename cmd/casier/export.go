@@ -34,7 +34,7 @@ or changed messages are written). It works while a server runs.
 
 Flags (before or after the arguments):
   --data DIR     data directory (default %q)
-  --config FILE  take data_dir from this configuration file
+  --config FILE  take data_dir and the label settings from this file
   --format F     maildir or mbox
 `
 
@@ -100,6 +100,13 @@ func (ex *exporter) run(ctx context.Context) error {
 		return err
 	}
 	for _, mb := range mbs {
+		if mb.Kind != store.KindFolder {
+			// All Mail and the label folders show messages of the
+			// folders, whose keywords carry the labels: exporting them
+			// would write every message twice, and import them back as
+			// copies (docs/import-export.md).
+			continue
+		}
 		ex.prog.folder(mb.Name)
 		if ex.mbox {
 			err = ex.mboxFolder(ctx, mb)

@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 	"time"
 
@@ -33,7 +34,8 @@ It works while a server runs on the same data directory.
 
 Flags (before or after the arguments):
   --data DIR     data directory (default %q)
-  --config FILE  take data_dir and max_message_size from this file
+  --config FILE  take data_dir, max_message_size and the label settings
+                 from this file
   --folder NAME  import into NAME: an mbox file becomes NAME, a tree's
                  INBOX becomes NAME and its folders go below it
                  (default: an mbox file goes to INBOX, a tree to the top)
@@ -79,7 +81,7 @@ func cmdImport(args []string, stdout, stderr io.Writer) int {
 	if *folder != "" {
 		folders = underFolder(folders, *folder)
 	}
-	imp := &importer{acct: acct, maxSize: cfg.MaxMessageSize, warn: stderr, prog: newProgress(stderr, "imported")}
+	imp := &importer{acct: acct, maxSize: cfg.MaxMessageSize, labelPrefix: cfg.LabelPrefix, warn: stderr, prog: newProgress(stderr, "imported")}
 	err = imp.run(ctx, folders)
 	imp.prog.done()
 	fmt.Fprintf(stdout, "%d messages imported, %d already present, %d too big; %d folders (%d created)\n",
@@ -135,7 +137,7 @@ func openAccount(ctx context.Context, cfg config.Config, user string) (*sqlite.S
 		return nil, nil, fmt.Errorf("no data directory %s", cfg.DataDir)
 	}
 	// NoSweep: the server collects unreferenced bodies, not this process.
-	st, err := sqlite.Open(cfg.DataDir, sqlite.Options{NoSweep: true, MaxMessageSize: cfg.MaxMessageSize})
+	st, err := sqlite.Open(cfg.DataDir, withLabels(cfg, sqlite.Options{NoSweep: true, MaxMessageSize: cfg.MaxMessageSize, KeepLabelSettings: true}))
 	if err != nil {
 		return nil, nil, fmt.Errorf("opening store in %s: %w", cfg.DataDir, err)
 	}
@@ -166,10 +168,11 @@ func underFolder(folders []mailio.Folder, name string) []mailio.Folder {
 
 // importer copies folders into an account, one batch at a time.
 type importer struct {
-	acct    store.Account
-	maxSize int64
-	warn    io.Writer
-	prog    *progress
+	acct        store.Account
+	maxSize     int64
+	labelPrefix string // label_prefix: names below it are label folders
+	warn        io.Writer
+	prog        *progress
 
 	added, present, tooBig, created int
 }
@@ -203,6 +206,11 @@ func (imp *importer) run(ctx context.Context, folders []mailio.Folder) error {
 // messages within a folder are all kept.
 func (imp *importer) folder(ctx context.Context, f mailio.Folder) error {
 	mb, err := imp.acct.Mailbox(ctx, f.Name)
+	if err == nil && mb.Kind != store.KindFolder || imp.virtualName(f.Name) {
+		return fmt.Errorf("not imported: %s is a label folder or All Mail, which only show the messages of other folders "+
+			"(their keywords carry the labels); to keep it as an ordinary folder, import it alone under another name: "+
+			"casier import --folder NAME USER %s", f.Name, f.Path)
+	}
 	if errors.Is(err, store.ErrNoMailbox) {
 		mb, err = imp.acct.CreateMailbox(ctx, f.Name, "")
 		if err == nil {
@@ -268,6 +276,15 @@ func (imp *importer) folder(ctx context.Context, f mailio.Folder) error {
 		}
 	}
 	return flush()
+}
+
+// virtualName reports whether name would be a virtual mailbox: the label
+// root or a label folder (created as such), or "All Mail" (a Maildir or
+// mbox copy of Casier's, whose messages are those of the other folders).
+// Importing into one would file every message a second time in Archive
+// (docs/import-export.md).
+func (imp *importer) virtualName(name string) bool {
+	return name == "All Mail" || name == imp.labelPrefix || strings.HasPrefix(name, imp.labelPrefix+"/")
 }
 
 // progress shows a status line on a terminal: count, rate, folder;

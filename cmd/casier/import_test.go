@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -54,7 +55,9 @@ type msgState struct {
 	Body  string
 }
 
-// dump returns the user's mailboxes and their messages in UID order.
+// dump returns the user's folders and their messages in UID order. All
+// Mail and the label folders are left out: their UIDs follow the order
+// in which messages reached any folder (labelView compares them).
 func dump(t *testing.T, dir, user string) map[string][]msgState {
 	t.Helper()
 	out := map[string][]msgState{}
@@ -65,6 +68,9 @@ func dump(t *testing.T, dir, user string) map[string][]msgState {
 			t.Fatal(err)
 		}
 		for _, mb := range mbs {
+			if mb.Kind != store.KindFolder {
+				continue
+			}
 			ents, err := acct.Entries(ctx, mb.ID)
 			if err != nil {
 				t.Fatal(err)
@@ -322,5 +328,223 @@ func TestImportExportErrors(t *testing.T) {
 	}
 	if out, _, _ := casier(t, "", "help"); !strings.Contains(out, "casier import USER PATH") || !strings.Contains(out, "casier export USER PATH") {
 		t.Errorf("help lacks import/export: %q", out)
+	}
+}
+
+// labelView returns every mailbox of user, virtual ones included, as
+// sorted "subject flags" lines: two accounts with the same view have the
+// same folders, label folders and All Mail, each message as often.
+func labelView(t *testing.T, dir, user string) map[string][]string {
+	t.Helper()
+	out := map[string][]string{}
+	withAccount(t, dir, user, func(acct store.Account) {
+		ctx := context.Background()
+		mbs, err := acct.Mailboxes(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, mb := range mbs {
+			if !mb.Selectable() {
+				out[mb.Name] = nil
+				continue
+			}
+			ents, err := acct.Entries(ctx, mb.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			uids := []uint32{}
+			for _, e := range ents {
+				uids = append(uids, e.UID)
+			}
+			recs, err := acct.Records(ctx, mb.ID, uids)
+			if err != nil {
+				t.Fatal(err)
+			}
+			lines := []string{}
+			for _, r := range recs {
+				subj, _, _ := strings.Cut(strings.TrimPrefix(string(r.Header), "Subject: "), "\r\n")
+				lines = append(lines, strings.TrimSpace(subj+" "+strings.Join(r.Flags, " ")))
+			}
+			slices.Sort(lines)
+			out[mb.Name] = lines
+		}
+	})
+	return out
+}
+
+// TestExportImportLabels: labels travel as keywords. Export writes the
+// folders only, never All Mail or a label folder, and importing it into
+// an empty account gives the same folders, the same label folders and
+// All Mail, each message once.
+func TestExportImportLabels(t *testing.T) {
+	data := t.TempDir()
+	d1 := time.Date(2024, 3, 4, 5, 6, 7, 0, time.UTC)
+	withAccount(t, data, "alice", func(acct store.Account) {
+		append1(t, acct, "INBOX", "Subject: a\r\n\r\na\r\n", d1, "Work")
+		append1(t, acct, "INBOX", "Subject: b\r\n\r\nb\r\n", d1, `\Seen`, "Travel", "Work")
+		append1(t, acct, "Archive", "Subject: c\r\n\r\nc\r\n", d1, "Travel")
+		append1(t, acct, "Trash", "Subject: d\r\n\r\nd\r\n", d1, "Work") // in Trash: shown in no label folder
+		append1(t, acct, "Sent", "Subject: e\r\n\r\ne\r\n", d1, "$Forwarded")
+	})
+	want := labelView(t, data, "alice")
+	wantVirtual := map[string][]string{
+		"All Mail":      {"a Work", "b Travel Work \\Seen", "c Travel", "e $Forwarded"},
+		"Labels":        nil,
+		"Labels/Travel": {"b Travel Work \\Seen", "c Travel"},
+		"Labels/Work":   {"a Work", "b Travel Work \\Seen"},
+	}
+	for name, w := range wantVirtual {
+		if !reflect.DeepEqual(want[name], w) {
+			t.Errorf("alice's %s: %q, want %q", name, want[name], w)
+		}
+	}
+
+	exp := filepath.Join(t.TempDir(), "export")
+	out, errOut, code := runIn(t, "export", "--data", data, "alice", exp)
+	if code != 0 || errOut != "" || out != "5 messages exported (5 written), 6 folders\n" {
+		t.Fatalf("export: %d %q %q", code, out, errOut)
+	}
+	for _, d := range []string{".All Mail", ".Labels", ".Labels.Work", ".Labels.Travel"} {
+		if _, err := os.Stat(filepath.Join(exp, d)); err == nil {
+			t.Errorf("export wrote virtual mailbox %s", d)
+		}
+	}
+	withAccount(t, data, "bob", func(store.Account) {})
+	out, errOut, code = runIn(t, "import", "--data", data, "bob", exp)
+	if code != 0 || errOut != "" || out != "5 messages imported, 0 already present, 0 too big; 6 folders (0 created)\n" {
+		t.Fatalf("import: %d %q %q", code, out, errOut)
+	}
+	if got := labelView(t, data, "bob"); !reflect.DeepEqual(got, want) {
+		t.Errorf("after round trip:\n got %q\nwant %q", got, want)
+	}
+}
+
+// TestImportRefusesVirtualFolders: a Maildir copy of All Mail or of a
+// label folder (what a folder-only sync tool makes of Casier's) is not
+// imported, since its messages are those of the other folders; the other
+// folders are, the exit code says a folder failed, and importing the
+// folder alone under another name keeps it as an ordinary folder.
+func TestImportRefusesVirtualFolders(t *testing.T) {
+	data := t.TempDir()
+	withAccount(t, data, "alice", func(store.Account) {})
+	src := t.TempDir()
+	for _, d := range []string{"", ".Labels.Work", ".All Mail", ".Work"} {
+		for _, s := range []string{"cur", "new", "tmp"} {
+			os.MkdirAll(filepath.Join(src, d, s), 0o755)
+		}
+	}
+	writeFile(t, filepath.Join(src, "cur", "1700000001.M1.h:2,S"), "Subject: a\n\na\n")
+	writeFile(t, filepath.Join(src, ".All Mail", "cur", "1700000001.M1.h:2,S"), "Subject: a\n\na\n")
+	writeFile(t, filepath.Join(src, ".Labels.Work", "cur", "1700000001.M1.h:2,S"), "Subject: a\n\na\n")
+	writeFile(t, filepath.Join(src, ".Work", "cur", "1700000002.M2.h:2,"), "Subject: w\n\nw\n")
+
+	out, errOut, code := runIn(t, "import", "--data", data, "alice", src)
+	refused := func(name, dir string) string {
+		p := filepath.Join(src, dir)
+		return "casier: folder " + name + " (" + p + "): not imported: " + name + " is a label folder or All Mail, " +
+			"which only show the messages of other folders (their keywords carry the labels); to keep it as an " +
+			"ordinary folder, import it alone under another name: casier import --folder NAME USER " + p + "\n"
+	}
+	if code != 1 || out != "2 messages imported, 0 already present, 0 too big; 4 folders (1 created)\n" ||
+		!strings.Contains(errOut, refused("All Mail", ".All Mail")) || !strings.Contains(errOut, refused("Labels/Work", ".Labels.Work")) {
+		t.Fatalf("import: %d %q\n%s", code, out, errOut)
+	}
+	v := labelView(t, data, "alice")
+	if !reflect.DeepEqual(v["INBOX"], []string{`a \Seen`}) || !reflect.DeepEqual(v["Work"], []string{"w"}) ||
+		!reflect.DeepEqual(v["All Mail"], []string{`a \Seen`, "w"}) || v["Labels/Work"] != nil {
+		t.Errorf("after import: %q", v)
+	}
+
+	// Alone, under another name: an ordinary folder.
+	out, errOut, code = runIn(t, "import", "--data", data, "--folder", "Old labels/Work", "alice", filepath.Join(src, ".Labels.Work"))
+	if code != 0 || errOut != "" || out != "1 messages imported, 0 already present, 0 too big; 1 folders (1 created)\n" {
+		t.Fatalf("import --folder: %d %q %q", code, out, errOut)
+	}
+	if v := labelView(t, data, "alice"); !reflect.DeepEqual(v["Old labels/Work"], []string{`a \Seen`}) {
+		t.Errorf("Old labels/Work: %q", v["Old labels/Work"])
+	}
+}
+
+// TestLabelSettingsWired: label_prefix and label_exclude from --config
+// reach the store in casier user and casier import (the server passes the
+// same, serve.go): the new account's label root is the configured one,
+// and with an empty exclusion list $Forwarded is a label too.
+func TestLabelSettingsWired(t *testing.T) {
+	data := t.TempDir()
+	conf := filepath.Join(t.TempDir(), "casier.conf")
+	writeFile(t, conf, "data_dir = "+data+"\nlabel_prefix = Tags\nlabel_exclude =\n")
+	var out, errOut bytes.Buffer
+	if code := run([]string{"user", "add", "--config", conf, "alice"}, strings.NewReader("pw\n"), &out, &errOut); code != 0 {
+		t.Fatalf("user add: %d %q", code, errOut.String())
+	}
+	src := t.TempDir()
+	for _, s := range []string{"cur", "new", "tmp"} {
+		os.MkdirAll(filepath.Join(src, s), 0o755)
+	}
+	writeFile(t, filepath.Join(src, "dovecot-keywords"), "0 $Forwarded\n1 Work\n")
+	writeFile(t, filepath.Join(src, "cur", "1700000001.M1.h:2,Sab"), "Subject: a\n\na\n")
+	if out, errOut, code := runIn(t, "import", "--config", conf, "alice", src); code != 0 {
+		t.Fatalf("import: %d %q %q", code, out, errOut)
+	}
+	st, err := sqlite.Open(data, sqlite.Options{NoSweep: true, NoSync: true, LabelPrefix: "Tags", LabelExclude: []string{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	ctx := context.Background()
+	u, err := st.User(ctx, "alice")
+	if err != nil {
+		t.Fatal(err)
+	}
+	acct, err := st.Account(ctx, u.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mbs, err := acct.Mailboxes(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kinds := map[string]store.MailboxKind{}
+	for _, mb := range mbs {
+		kinds[mb.Name] = mb.Kind
+	}
+	want := map[string]store.MailboxKind{
+		"INBOX": store.KindFolder, "Archive": store.KindFolder, "Drafts": store.KindFolder, "Junk": store.KindFolder,
+		"Sent": store.KindFolder, "Trash": store.KindFolder, "All Mail": store.KindAll,
+		"Tags": store.KindLabelRoot, "Tags/$Forwarded": store.KindLabel, "Tags/Work": store.KindLabel,
+	}
+	if !reflect.DeepEqual(kinds, want) {
+		t.Errorf("mailboxes: %v\nwant %v", kinds, want)
+	}
+	st.Close()
+
+	// A command run without the server's configuration keeps the
+	// settings the data has (sqlite.Options.KeepLabelSettings): the label
+	// folders are not renamed back to Labels/ under a running server.
+	out.Reset()
+	errOut.Reset()
+	if code := run([]string{"user", "add", "--data", data, "bob"}, strings.NewReader("pw\n"), &out, &errOut); code != 0 {
+		t.Fatalf("user add bob: %d %q", code, errOut.String())
+	}
+	st, err = sqlite.Open(data, sqlite.Options{NoSweep: true, NoSync: true, KeepLabelSettings: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	for _, name := range []string{"alice", "bob"} {
+		u, err := st.User(ctx, name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		acct, err := st.Account(ctx, u.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if m, err := acct.Mailbox(ctx, "Tags"); err != nil || m.Kind != store.KindLabelRoot {
+			t.Errorf("%s: Tags = %+v, %v; want the label root", name, m, err)
+		}
+		if _, err := acct.Mailbox(ctx, "Labels"); err == nil {
+			t.Errorf("%s: a Labels mailbox appeared", name)
+		}
 	}
 }

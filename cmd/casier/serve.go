@@ -152,7 +152,7 @@ func serve(cfg config.Config, stderr io.Writer) (err error) {
 
 	// Watch: mail that casier import adds from another process reaches
 	// IDLE sessions too.
-	st, err := sqlite.Open(cfg.DataDir, sqlite.Options{MaxMessageSize: cfg.MaxMessageSize, Watch: true})
+	st, err := sqlite.Open(cfg.DataDir, withLabels(cfg, sqlite.Options{MaxMessageSize: cfg.MaxMessageSize, Watch: true}))
 	if err != nil {
 		return fmt.Errorf("opening store in %s: %w", cfg.DataDir, err)
 	}
@@ -327,4 +327,15 @@ func serve(cfg config.Config, stderr io.Writer) (err error) {
 	}
 	log.Info("stopped")
 	return nil
+}
+
+// withLabels adds the label settings to the store options. Every command
+// that opens the store passes them (serve, user, import, export): the
+// store keeps the label folders under LabelPrefix when it opens, so all
+// must agree with the server (docs/labels.md).
+func withLabels(cfg config.Config, o sqlite.Options) sqlite.Options {
+	o.LabelPrefix = cfg.LabelPrefix
+	// Checked by config.Load and Validate; a bad list cannot get here.
+	o.LabelExclude, _ = cfg.LabelExcludeList()
+	return o
 }

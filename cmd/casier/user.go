@@ -32,7 +32,7 @@ These commands work while a server runs on the same data directory.
 
 Flags (before or after NAME):
   --data DIR     data directory (default %q)
-  --config FILE  take data_dir from this configuration file
+  --config FILE  take data_dir and the label settings from this file
 `
 
 // cmdUser runs "casier user ...".
@@ -90,14 +90,15 @@ func cmdUser(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 			return 1
 		}
 	}
-	if err := userCommand(sub, name, cfg.DataDir, qf, stdin, stdout, stderr); err != nil {
+	if err := userCommand(sub, name, cfg, qf, stdin, stdout, stderr); err != nil {
 		fmt.Fprintf(stderr, "casier: %v\n", err)
 		return 1
 	}
 	return 0
 }
 
-func userCommand(sub, name, dir string, qf quotaFlags, stdin io.Reader, stdout, stderr io.Writer) error {
+func userCommand(sub, name string, cfg config.Config, qf quotaFlags, stdin io.Reader, stdout, stderr io.Writer) error {
+	dir := cfg.DataDir
 	// Only add may create a data directory: a mistyped --data for the
 	// other commands must not leave an empty store behind.
 	if sub != "add" {
@@ -109,7 +110,7 @@ func userCommand(sub, name, dir string, qf quotaFlags, stdin io.Reader, stdout, 
 	}
 	// NoSweep: a short-lived process must not start the store's background
 	// collection of unreferenced bodies; the server does that.
-	st, err := sqlite.Open(dir, sqlite.Options{NoSweep: true})
+	st, err := sqlite.Open(dir, withLabels(cfg, sqlite.Options{NoSweep: true, KeepLabelSettings: true}))
 	if err != nil {
 		return fmt.Errorf("opening store in %s: %w", dir, err)
 	}

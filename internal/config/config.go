@@ -16,6 +16,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // Config is the whole server configuration. The file key of each field is
@@ -68,6 +69,15 @@ type Config struct {
 	OAuthJWTKeyFile       string
 	OAuthUserClaim        string // claim naming the user; "": sub (JWT), username then sub (introspection)
 	OAuthAudience         string // JWT: required "aud" value; "": not checked
+
+	// Labels (docs/labels.md). LabelPrefix is the \Noselect parent of the
+	// label folders. LabelExclude lists the keywords that are not labels,
+	// comma separated, as the file gives them (see LabelExcludeList); it
+	// counts only when LabelExcludeSet, else the engine's built-in list
+	// applies. Strings, not a slice, so that Config stays comparable.
+	LabelPrefix     string
+	LabelExclude    string
+	LabelExcludeSet bool
 }
 
 // Sizes.
@@ -102,6 +112,7 @@ func Default() Config {
 		FailBaseDelay:     time.Second,
 		FailMaxDelay:      30 * time.Second,
 		FailWindow:        15 * time.Minute,
+		LabelPrefix:       "Labels",
 	}
 }
 
@@ -182,6 +193,12 @@ func (c *Config) Validate() error {
 	if (c.OAuthClientID == "") != (c.OAuthClientSecretFile == "") {
 		add("oauth_client_id and oauth_client_secret_file must be set together")
 	}
+	if err := checkLabelPrefix(c.LabelPrefix); err != nil {
+		add("label_prefix: %v", err)
+	}
+	if _, err := c.LabelExcludeList(); err != nil {
+		add("label_exclude: %v", err)
+	}
 	return errors.Join(errs...)
 }
 
@@ -259,6 +276,73 @@ func checkDomain(d string) error {
 		case r >= 'a' && r <= 'z', r >= '0' && r <= '9', r == '-', r == '.', r > 0x7f:
 		default:
 			return fmt.Errorf("%q is not a lower-case domain name", d)
+		}
+	}
+	return nil
+}
+
+// checkLabelPrefix accepts a one-level mailbox name other than INBOX: the
+// label folders are "<prefix>/<keyword>", so a '/' would put them deeper
+// than clients expect, and INBOX's children are ordinary folders.
+func checkLabelPrefix(p string) error {
+	switch {
+	case p == "":
+		return errors.New("empty")
+	case len(p) > 255:
+		return fmt.Errorf("%q: longer than 255 bytes", p)
+	case !utf8.ValidString(p):
+		return fmt.Errorf("%q: not UTF-8", p)
+	case strings.ContainsRune(p, '/'):
+		return fmt.Errorf("%q: must be one level, without '/'", p)
+	case strings.ContainsAny(p, "%*"):
+		return fmt.Errorf("%q: contains a LIST wildcard (%% or *)", p)
+	case strings.EqualFold(p, "INBOX"):
+		return fmt.Errorf("%q: INBOX is reserved", p)
+	}
+	for _, r := range p {
+		if r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0) {
+			return fmt.Errorf("%q: contains a control character", p)
+		}
+	}
+	return nil
+}
+
+// LabelExcludeList returns the keywords that are not labels: nil when
+// label_exclude was not given (the engine's built-in list applies), an
+// empty slice when it was given empty (every keyword is a label).
+func (c *Config) LabelExcludeList() ([]string, error) {
+	if !c.LabelExcludeSet {
+		return nil, nil
+	}
+	out := []string{}
+	if strings.TrimSpace(c.LabelExclude) == "" {
+		return out, nil
+	}
+	for _, k := range strings.Split(c.LabelExclude, ",") {
+		k = strings.TrimSpace(k)
+		if err := checkKeyword(k); err != nil {
+			return nil, err
+		}
+		if !slices.ContainsFunc(out, func(o string) bool { return strings.EqualFold(o, k) }) {
+			out = append(out, k)
+		}
+	}
+	return out, nil
+}
+
+// checkKeyword accepts an IMAP keyword (RFC 9051 9: flag-keyword is an
+// atom; atom-specials are ( ) { SP CTL % * " \ ]), which is what a label
+// is.
+func checkKeyword(k string) error {
+	if k == "" {
+		return errors.New("empty keyword in the list")
+	}
+	if len(k) > 255 {
+		return fmt.Errorf("keyword %q: longer than 255 bytes", k)
+	}
+	for i := 0; i < len(k); i++ {
+		if c := k[i]; c <= ' ' || c >= 0x7f || strings.IndexByte(`(){%*"\]`, c) >= 0 {
+			return fmt.Errorf("%q is not an IMAP keyword", k)
 		}
 	}
 	return nil

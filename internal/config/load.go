@@ -50,6 +50,8 @@ var keys = []key{
 	{name: "oauth_jwt_key_file", set: str(func(c *Config) *string { return &c.OAuthJWTKeyFile }), path: true},
 	{name: "oauth_user_claim", set: str(func(c *Config) *string { return &c.OAuthUserClaim })},
 	{name: "oauth_audience", set: str(func(c *Config) *string { return &c.OAuthAudience })},
+	{name: "label_prefix", set: labelPrefix},
+	{name: "label_exclude", set: labelExclude},
 }
 
 // Keys returns the names of every configuration file key.
@@ -147,6 +149,27 @@ func domainList(f func(*Config) *string) func(*Config, string) error {
 		*f(c) = v
 		return nil
 	}
+}
+
+// labelPrefix checks the parent of the label folders (see
+// checkLabelPrefix).
+func labelPrefix(c *Config, v string) error {
+	if err := checkLabelPrefix(v); err != nil {
+		return err
+	}
+	c.LabelPrefix = v
+	return nil
+}
+
+// labelExclude checks a comma-separated list of keywords; "" is the empty
+// list (every keyword is a label), unlike a missing key.
+func labelExclude(c *Config, v string) error {
+	t := Config{LabelExclude: v, LabelExcludeSet: true}
+	if _, err := t.LabelExcludeList(); err != nil {
+		return err
+	}
+	c.LabelExclude, c.LabelExcludeSet = v, true
+	return nil
 }
 
 func oneOf(f func(*Config) *string, allowed ...string) func(*Config, string) error {

@@ -48,6 +48,8 @@ oauth_client_secret_file = secret
 oauth_jwt_key_file = /etc/casier/jwt.key
 oauth_user_claim = email
 oauth_audience = imap
+label_prefix = Tags
+label_exclude = $Forwarded, Junk
 `)
 	c := Default()
 	if err := Load(p, &c); err != nil {
@@ -83,6 +85,10 @@ oauth_audience = imap
 		OAuthJWTKeyFile:       "/etc/casier/jwt.key",
 		OAuthUserClaim:        "email",
 		OAuthAudience:         "imap",
+
+		LabelPrefix:     "Tags",
+		LabelExclude:    "$Forwarded, Junk",
+		LabelExcludeSet: true,
 	}
 	if c != want {
 		t.Fatalf("Load:\n got %+v\nwant %+v", c, want)
@@ -96,7 +102,7 @@ oauth_audience = imap
 		t.Fatalf("Validate: %v", err)
 	}
 	// The test sets every key there is.
-	if n := len(Keys()); n != 28 {
+	if n := len(Keys()); n != 30 {
 		t.Fatalf("%d keys; update this test", n)
 	}
 }
@@ -147,6 +153,13 @@ func TestLoadErrors(t *testing.T) {
 		{"hostname = \"unterminated\n", `:1: hostname: bad quoted string "unterminated`},
 		{"hostname = a\n# x\nhostname = b\n", ":3: hostname already set on line 1"},
 		{"= 5", `:1: unknown key ""`},
+		{"label_prefix =", `:1: label_prefix: empty`},
+		{"label_prefix = A/B", `:1: label_prefix: "A/B": must be one level`},
+		{"label_prefix = inbox", `:1: label_prefix: "inbox": INBOX is reserved`},
+		{"label_prefix = L*", `:1: label_prefix: "L*": contains a LIST wildcard`},
+		{"label_exclude = a,,b", `:1: label_exclude: empty keyword`},
+		{`label_exclude = \Seen`, `:1: label_exclude: "\\Seen" is not an IMAP keyword`},
+		{"label_exclude = My Label", `:1: label_exclude: "My Label" is not an IMAP keyword`},
 	} {
 		p := writeConf(t, tc.text)
 		c := Default()
@@ -286,5 +299,42 @@ func TestLMTPAddrUnixSocket(t *testing.T) {
 	c.LMTPMaxRecipients = 99
 	if err := c.Validate(); err == nil {
 		t.Error("lmtp_max_recipients 99 accepted")
+	}
+}
+
+// TestLabelSettings: label_prefix defaults to Labels; label_exclude
+// absent leaves the engine's list (nil), given empty makes every keyword
+// a label (an empty, non-nil list).
+func TestLabelSettings(t *testing.T) {
+	c := Default()
+	if c.LabelPrefix != "Labels" {
+		t.Errorf("default label_prefix %q", c.LabelPrefix)
+	}
+	if l, err := c.LabelExcludeList(); l != nil || err != nil {
+		t.Errorf("label_exclude absent: %#v, %v; want nil", l, err)
+	}
+	p := writeConf(t, "label_exclude =\n")
+	if err := Load(p, &c); err != nil {
+		t.Fatal(err)
+	}
+	if l, err := c.LabelExcludeList(); l == nil || len(l) != 0 || err != nil {
+		t.Errorf("label_exclude empty: %#v, %v; want an empty list", l, err)
+	}
+	c.LabelExclude = " $Forwarded ,work, Work,$MDNSent"
+	l, err := c.LabelExcludeList()
+	if err != nil || strings.Join(l, "|") != "$Forwarded|work|$MDNSent" {
+		t.Errorf("list: %q, %v", l, err)
+	}
+	for _, bad := range []string{"", "A/B", "INBOX", "Inbox", "L%", "a\x01b"} {
+		c := Default()
+		c.LabelPrefix = bad
+		if err := c.Validate(); err == nil || !strings.Contains(err.Error(), "label_prefix") {
+			t.Errorf("label_prefix %q: Validate = %v", bad, err)
+		}
+	}
+	c = Default()
+	c.LabelPrefix = "Étiquettes"
+	if err := c.Validate(); err != nil {
+		t.Errorf("non-ASCII prefix: %v", err)
 	}
 }

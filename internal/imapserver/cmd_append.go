@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -71,6 +72,11 @@ func cmdAppend(s *Session, cmd *imapwire.Command) error {
 		// RFC 9051 6.3.12: [TRYCREATE] when the mailbox does not exist.
 		return errFromStoreTarget(err)
 	}
+	if !mb.Selectable() {
+		// The label root holds no messages: NO [CANNOT], not
+		// [TRYCREATE], so the client does not try to create it.
+		return errFromStoreTarget(store.ErrNoSelect)
+	}
 
 	limit := s.srv.cfg.MaxMessageSize
 	defer closeCatenations(msgs)
@@ -101,7 +107,7 @@ func cmdAppend(s *Session, cmd *imapwire.Command) error {
 	for _, m := range msgs {
 		res, err := s.appendOne(mb.ID, m)
 		if err != nil {
-			s.rollbackAppend(mb.ID, uids)
+			s.rollbackAppend(mb, uids)
 			return err
 		}
 		uids = append(uids, res.UID)
@@ -212,6 +218,20 @@ func parseAppendMsg(d *imapwire.Decoder, catenate bool) (appendMsg, error) {
 // non-binary literal (RFC 9051 4.3: CHAR8 excludes NUL; RFC 3516 4.4
 // allows them only in literal8).
 func (s *Session) appendOne(id store.MailboxID, m appendMsg) (store.AppendResult, error) {
+	res, err := s.storeMessage(m, func(req store.AppendRequest) (store.AppendResult, error) {
+		return s.acct.Append(s.ctx, id, req)
+	})
+	if err != nil {
+		return res, errFromStoreTarget(err)
+	}
+	return res, nil
+}
+
+// storeMessage hands the message of an APPEND or REPLACE (its literal or
+// its resolved catenation) to put, the store call. Without UTF8=ACCEPT a
+// message with 8-bit header fields is refused with NO (RFC 6855 3, 4).
+// Store errors come back as they are, for the caller to map.
+func (s *Session) storeMessage(m appendMsg, put func(store.AppendRequest) (store.AppendResult, error)) (store.AppendResult, error) {
 	var rc io.Reader
 	var size int64
 	if m.cat != nil {
@@ -227,44 +247,105 @@ func (s *Session) appendOne(id store.MailboxID, m appendMsg) (store.AppendResult
 	var body io.Reader = rc
 	var chk *headerCheck
 	if !s.utf8 {
-		// RFC 6855 3, 4: without UTF8=ACCEPT enabled, a message with 8-bit
-		// header fields is refused with NO.
 		chk = &headerCheck{r: rc}
 		body = chk
 	}
-	res, err := s.acct.Append(s.ctx, id, store.AppendRequest{
-		Body:         body,
-		Size:         size,
-		Flags:        m.flags,
-		InternalDate: m.date,
-	})
-	if err != nil {
-		if chk != nil && chk.bad {
-			return res, errNo("", "Message has 8-bit header fields; ENABLE UTF8=ACCEPT first")
-		}
-		return res, errFromStoreTarget(err)
+	res, err := put(store.AppendRequest{Body: body, Size: size, Flags: m.flags, InternalDate: m.date})
+	if err != nil && chk != nil && chk.bad {
+		return res, errNo("", "Message has 8-bit header fields; ENABLE UTF8=ACCEPT first")
 	}
-	return res, nil
+	return res, err
 }
 
 // rollbackAppend removes the messages a failed MULTIAPPEND already stored
-// (RFC 3502 3: all or nothing). It runs even if the session's context is
-// cancelled; failures are logged, the client gets the original error.
-func (s *Session) rollbackAppend(id store.MailboxID, uids []uint32) {
+// in mb (RFC 3502 3: all or nothing). It runs even if the session's
+// context is cancelled; failures are logged, the client gets the original
+// error.
+func (s *Session) rollbackAppend(mb store.Mailbox, uids []uint32) {
 	if len(uids) == 0 {
 		return
 	}
 	ctx := context.WithoutCancel(s.ctx)
-	_, err := s.acct.StoreFlags(ctx, id, store.StoreRequest{UIDs: uids, Mode: store.FlagsAdd, Flags: []string{store.FlagDeleted}})
-	if err == nil {
-		_, err = s.acct.Expunge(ctx, id, uids)
+	id := mb.ID
+	var err error
+	if mb.Virtual() {
+		// Appended to All Mail or a label folder, the messages were
+		// stored in Archive: expunging them here would only take the
+		// label away, or move them to Trash (docs/labels.md).
+		id, uids, err = s.appendedFolderUIDs(ctx, mb.ID, uids)
+	}
+	if err == nil && len(uids) > 0 {
+		_, err = s.acct.StoreFlags(ctx, id, store.StoreRequest{UIDs: uids, Mode: store.FlagsAdd, Flags: []string{store.FlagDeleted}})
+		if err == nil {
+			_, err = s.acct.Expunge(ctx, id, uids)
+		}
 	}
 	if err != nil {
 		s.srv.log.Error("imap APPEND rollback failed", "user", s.user.Name, "mailbox", id, "uids", uids, "err", err)
 	}
-	if s.sel != nil && s.sel.mbox.ID == id {
+	if s.sel != nil && (s.sel.mbox.ID == id || s.sel.mbox.ID == mb.ID) {
 		s.dirty = true
 	}
+}
+
+// appendedFolderUIDs finds the folder entries behind messages just
+// appended to the virtual mailbox id: the newest entries of the user's
+// Archive with the same EMAILIDs (the appended ones have the highest UIDs
+// there, but for concurrent deliveries). It returns Archive's id and their
+// UIDs, ascending.
+func (s *Session) appendedFolderUIDs(ctx context.Context, id store.MailboxID, uids []uint32) (store.MailboxID, []uint32, error) {
+	recs, err := s.acct.Records(ctx, id, uids)
+	if err != nil {
+		return 0, nil, err
+	}
+	want := make(map[store.MessageID]int, len(recs))
+	for _, r := range recs {
+		want[r.MessageID]++
+	}
+	mbs, err := s.acct.Mailboxes(ctx)
+	if err != nil {
+		return 0, nil, err
+	}
+	// The engine's choice of Archive: the oldest \Archive folder, else
+	// the folder named Archive.
+	var archive store.Mailbox
+	for _, m := range mbs {
+		if m.Kind == store.KindFolder && m.SpecialUse == `\Archive` && (archive.ID == 0 || m.ID < archive.ID) {
+			archive = m
+		}
+	}
+	for _, m := range mbs {
+		if archive.ID == 0 && m.Kind == store.KindFolder && m.Name == "Archive" {
+			archive = m
+		}
+	}
+	if archive.ID == 0 {
+		return 0, nil, errors.New("imapserver: no Archive folder holds the appended messages")
+	}
+	ents, err := s.acct.Entries(ctx, archive.ID)
+	if err != nil {
+		return 0, nil, err
+	}
+	const batch = 64
+	var out []uint32
+	for end := len(ents); end > 0 && len(out) < len(recs); end -= batch {
+		var batchUIDs []uint32
+		for _, e := range ents[max(end-batch, 0):end] {
+			batchUIDs = append(batchUIDs, e.UID)
+		}
+		found, err := s.acct.Records(ctx, archive.ID, batchUIDs)
+		if err != nil {
+			return 0, nil, err
+		}
+		for i := len(found) - 1; i >= 0; i-- {
+			if r := found[i]; want[r.MessageID] > 0 {
+				want[r.MessageID]--
+				out = append(out, r.UID)
+			}
+		}
+	}
+	slices.Sort(out)
+	return archive.ID, out, nil
 }
 
 // errHeader8Bit stops an APPEND whose header has 8-bit bytes.

@@ -18,7 +18,7 @@ func TestCopy(t *testing.T) {
 	ts, c := storeServer(t, 4, false)
 	// RFC 9051 6.4.7: a missing destination gets [TRYCREATE].
 	c.expectCmd("a COPY 1:2 Projects", "a NO [TRYCREATE] Mailbox does not exist")
-	c.expectCmd("b CREATE Projects", "b OK [MAILBOXID (F13)] CREATE completed")
+	c.expectCmd("b CREATE Projects", "b OK [MAILBOXID (F17)] CREATE completed")
 	v := uidValidity(t, ts, "Projects")
 	// RFC 4315 3: COPYUID uidvalidity source-uids destination-uids.
 	c.expectCmd("c COPY 1:2 Projects", "c OK [COPYUID "+v+" 1:2 1:2] COPY completed")

@@ -327,8 +327,9 @@ func (s *Session) listMailboxes(set patternSet, opt *listOptions) error {
 			return err
 		}
 		// RFC 5819 2: STATUS follows the LIST response of each selectable
-		// mailbox that meets the selection criteria.
-		if opt.retStatus != nil && exists && e.satisfies {
+		// mailbox that meets the selection criteria; never of a
+		// \Noselect one (the label root).
+		if opt.retStatus != nil && exists && e.satisfies && mb.Selectable() {
 			st, err := s.acct.Status(s.ctx, mb.ID)
 			if err != nil {
 				// RFC 5819 2: a STATUS that fails may be left out.
@@ -343,17 +344,19 @@ func (s *Session) listMailboxes(set patternSet, opt *listOptions) error {
 }
 
 // listAttributes returns the mailbox attributes of a LIST response, in a
-// fixed order: existence, subscription, children, special use.
+// fixed order: existence or selectability, subscription, children,
+// special use.
 func listAttributes(name string, mb store.Mailbox, exists bool, tree *mailboxTree, subs map[string]bool, retSubscribed, nonExistent bool) []string {
 	attrs := make([]string, 0, 4)
-	if !exists {
+	switch {
+	case !exists && nonExistent:
 		// RFC 5258 3: \NonExistent implies \Noselect; a basic rev1 LIST
 		// uses the RFC 3501 attribute.
-		if nonExistent {
-			attrs = append(attrs, `\NonExistent`)
-		} else {
-			attrs = append(attrs, `\Noselect`)
-		}
+		attrs = append(attrs, `\NonExistent`)
+	case !exists, !mb.Selectable():
+		// RFC 9051 7.3.1: the label root exists (it has children and
+		// can be subscribed) but holds no messages.
+		attrs = append(attrs, `\Noselect`)
 	}
 	if retSubscribed && subs[name] {
 		attrs = append(attrs, `\Subscribed`)
@@ -454,10 +457,10 @@ func cmdLsub(s *Session, cmd *imapwire.Command) error {
 	}
 	sortMailboxNames(out)
 	for _, n := range out {
-		_, exists := tree.byName[n]
+		mb, exists := tree.byName[n]
 		s.w.Untagged().Atom("LSUB").SP().Open()
 		var attrs []string
-		if entries[n] || !exists {
+		if entries[n] || !exists || !mb.Selectable() {
 			attrs = append(attrs, `\Noselect`)
 		}
 		switch {

@@ -132,12 +132,15 @@ func FuzzListPattern(f *testing.F) {
 }
 
 // Default folders of a new user (store/sqlite): INBOX, Archive, Drafts,
-// Junk, Sent, Trash, all subscribed.
+// Junk, Sent, Trash and All Mail, all subscribed, and the \Noselect
+// parent of the label folders, not subscribed (docs/labels.md).
 var defaultList = []string{
 	`* LIST (\HasNoChildren) "/" INBOX`,
+	`* LIST (\HasNoChildren \All) "/" "All Mail"`,
 	`* LIST (\HasNoChildren \Archive) "/" "Archive"`,
 	`* LIST (\HasNoChildren \Drafts) "/" "Drafts"`,
 	`* LIST (\HasNoChildren \Junk) "/" "Junk"`,
+	`* LIST (\Noselect \HasNoChildren) "/" "Labels"`,
 	`* LIST (\HasNoChildren \Sent) "/" "Sent"`,
 	`* LIST (\HasNoChildren \Trash) "/" "Trash"`,
 }
@@ -163,13 +166,15 @@ func TestListRootAndDefaults(t *testing.T) {
 func TestListHierarchyAndReference(t *testing.T) {
 	ts := newTestServer(t)
 	c := ts.rawLogin(t, "alice")
-	c.expectCmd(`a CREATE work/2024/q1`, `a OK [MAILBOXID (F15)] CREATE completed`)
-	c.expectCmd(`b CREATE INBOX/lists`, `b OK [MAILBOXID (F16)] CREATE completed`)
+	c.expectCmd(`a CREATE work/2024/q1`, `a OK [MAILBOXID (F19)] CREATE completed`)
+	c.expectCmd(`b CREATE INBOX/lists`, `b OK [MAILBOXID (F20)] CREATE completed`)
 	c.expectCmd(`c LIST "" %`,
 		`* LIST (\HasChildren) "/" INBOX`,
+		`* LIST (\HasNoChildren \All) "/" "All Mail"`,
 		`* LIST (\HasNoChildren \Archive) "/" "Archive"`,
 		`* LIST (\HasNoChildren \Drafts) "/" "Drafts"`,
 		`* LIST (\HasNoChildren \Junk) "/" "Junk"`,
+		`* LIST (\Noselect \HasNoChildren) "/" "Labels"`,
 		`* LIST (\HasNoChildren \Sent) "/" "Sent"`,
 		`* LIST (\HasNoChildren \Trash) "/" "Trash"`,
 		`* LIST (\HasChildren) "/" "work"`,
@@ -206,13 +211,14 @@ func TestListOptionErrors(t *testing.T) {
 func TestListSubscribed(t *testing.T) {
 	ts := newTestServer(t)
 	c := ts.rawLogin(t, "alice")
-	c.expectCmd(`a CREATE proj/alpha`, `a OK [MAILBOXID (F14)] CREATE completed`)
+	c.expectCmd(`a CREATE proj/alpha`, `a OK [MAILBOXID (F18)] CREATE completed`)
 	c.expectCmd(`b SUBSCRIBE proj/alpha`, `b OK SUBSCRIBE completed`)
 	c.expectCmd(`c SUBSCRIBE ghost/child`, `c OK SUBSCRIBE completed`)
 	c.expectCmd(`d UNSUBSCRIBE Junk`, `d OK UNSUBSCRIBE completed`)
 
 	c.expectCmd(`e LIST (SUBSCRIBED) "" *`,
 		`* LIST (\Subscribed \HasNoChildren) "/" INBOX`,
+		`* LIST (\Subscribed \HasNoChildren \All) "/" "All Mail"`,
 		`* LIST (\Subscribed \HasNoChildren \Archive) "/" "Archive"`,
 		`* LIST (\Subscribed \HasNoChildren \Drafts) "/" "Drafts"`,
 		`* LIST (\Subscribed \HasNoChildren \Sent) "/" "Sent"`,
@@ -222,9 +228,11 @@ func TestListSubscribed(t *testing.T) {
 		`e OK LIST completed`)
 	c.expectCmd(`f LIST "" "*" RETURN (SUBSCRIBED)`,
 		`* LIST (\Subscribed \HasNoChildren) "/" INBOX`,
+		`* LIST (\Subscribed \HasNoChildren \All) "/" "All Mail"`,
 		`* LIST (\Subscribed \HasNoChildren \Archive) "/" "Archive"`,
 		`* LIST (\Subscribed \HasNoChildren \Drafts) "/" "Drafts"`,
 		`* LIST (\HasNoChildren \Junk) "/" "Junk"`,
+		`* LIST (\Noselect \HasNoChildren) "/" "Labels"`,
 		`* LIST (\Subscribed \HasNoChildren \Sent) "/" "Sent"`,
 		`* LIST (\Subscribed \HasNoChildren \Trash) "/" "Trash"`,
 		`* LIST (\HasChildren) "/" "proj"`,
@@ -233,6 +241,7 @@ func TestListSubscribed(t *testing.T) {
 	// Without RECURSIVEMATCH, unsubscribed parents are not listed.
 	c.expectCmd(`g LIST (SUBSCRIBED) "" "%"`,
 		`* LIST (\Subscribed \HasNoChildren) "/" INBOX`,
+		`* LIST (\Subscribed \HasNoChildren \All) "/" "All Mail"`,
 		`* LIST (\Subscribed \HasNoChildren \Archive) "/" "Archive"`,
 		`* LIST (\Subscribed \HasNoChildren \Drafts) "/" "Drafts"`,
 		`* LIST (\Subscribed \HasNoChildren \Sent) "/" "Sent"`,
@@ -241,6 +250,7 @@ func TestListSubscribed(t *testing.T) {
 	// RFC 5258 3.5: with RECURSIVEMATCH they are, with CHILDINFO.
 	c.expectCmd(`h LIST (SUBSCRIBED RECURSIVEMATCH) "" "%" RETURN (CHILDREN)`,
 		`* LIST (\Subscribed \HasNoChildren) "/" INBOX`,
+		`* LIST (\Subscribed \HasNoChildren \All) "/" "All Mail"`,
 		`* LIST (\Subscribed \HasNoChildren \Archive) "/" "Archive"`,
 		`* LIST (\Subscribed \HasNoChildren \Drafts) "/" "Drafts"`,
 		`* LIST (\Subscribed \HasNoChildren \Sent) "/" "Sent"`,
@@ -263,7 +273,10 @@ func TestListSubscribed(t *testing.T) {
 func TestListSpecialUse(t *testing.T) {
 	ts := newTestServer(t)
 	c := ts.rawLogin(t, "alice")
-	c.expectCmd(`a CREATE Everything (USE (\All))`, `a OK [MAILBOXID (F13)] CREATE completed`)
+	// Only one All Mail can exist (docs/labels.md): the default one
+	// goes first.
+	c.expectCmd(`a0 DELETE "All Mail"`, `a0 OK DELETE completed`)
+	c.expectCmd(`a CREATE Everything (USE (\All))`, `a OK [MAILBOXID (F17)] CREATE completed`)
 	c.expectCmd(`b LIST (SPECIAL-USE) "" *`,
 		`* LIST (\HasNoChildren \Archive) "/" "Archive"`,
 		`* LIST (\HasNoChildren \Drafts) "/" "Drafts"`,
@@ -306,8 +319,8 @@ func TestListStatus(t *testing.T) {
 func TestListUTF7AndUTF8Names(t *testing.T) {
 	ts := newTestServer(t)
 	c := ts.rawLogin(t, "alice")
-	c.expectCmd(`a CREATE "&ZeVnLIqe-"`, `a OK [MAILBOXID (F13)] CREATE completed`)
-	c.expectCmd(`b CREATE "&ZeVnLIqe-/caf&AOk-"`, `b OK [MAILBOXID (F14)] CREATE completed`)
+	c.expectCmd(`a CREATE "&ZeVnLIqe-"`, `a OK [MAILBOXID (F17)] CREATE completed`)
+	c.expectCmd(`b CREATE "&ZeVnLIqe-/caf&AOk-"`, `b OK [MAILBOXID (F18)] CREATE completed`)
 	c.expectCmd(`c LIST "" "&ZeVnLIqe-*"`,
 		`* LIST (\HasChildren) "/" "&ZeVnLIqe-"`,
 		`* LIST (\HasNoChildren) "/" "&ZeVnLIqe-/caf&AOk-"`,
@@ -327,11 +340,12 @@ func TestLsub(t *testing.T) {
 	ts := newTestServer(t)
 	c := ts.rawLogin(t, "alice")
 	c.expectCmd(`a SUBSCRIBE foo/bar`, `a OK SUBSCRIBE completed`)
-	c.expectCmd(`b CREATE work/x`, `b OK [MAILBOXID (F14)] CREATE completed`)
+	c.expectCmd(`b CREATE work/x`, `b OK [MAILBOXID (F18)] CREATE completed`)
 	c.expectCmd(`c SUBSCRIBE work/x`, `c OK SUBSCRIBE completed`)
 	// RFC 3501 6.3.9: "%" returns the unsubscribed parent with \Noselect.
 	c.expectCmd(`d LSUB "" %`,
 		`* LSUB (\HasNoChildren) "/" INBOX`,
+		`* LSUB (\HasNoChildren) "/" "All Mail"`,
 		`* LSUB (\HasNoChildren) "/" "Archive"`,
 		`* LSUB (\HasNoChildren) "/" "Drafts"`,
 		`* LSUB (\HasNoChildren) "/" "Junk"`,
@@ -384,7 +398,7 @@ func TestListImapclient(t *testing.T) {
 			}
 		}
 	}
-	want := []string{"INBOX", "Archive", "Drafts", "Junk", "Projects", "Sent", "Trash"}
+	want := []string{"INBOX", "All Mail", "Archive", "Drafts", "Junk", "Labels", "Projects", "Sent", "Trash"}
 	if !slices.Equal(names, want) {
 		t.Fatalf("names: %q, want %q", names, want)
 	}

@@ -111,6 +111,14 @@ func cmdCreate(s *Session, cmd *imapwire.Command) error {
 		if errors.Is(err, store.ErrUseAttr) {
 			return errNo("USEATTR", use+" is not a supported special-use attribute")
 		}
+		if use == `\All` && errors.Is(err, store.ErrExists) {
+			// A second All Mail is refused even under a free name: RFC
+			// 6154 3 wants [USEATTR] when the attribute cannot be
+			// assigned, and [ALREADYEXISTS] would name the wrong thing.
+			if _, lerr := s.acct.Mailbox(s.ctx, name); errors.Is(lerr, store.ErrNoMailbox) {
+				return errNo("USEATTR", `Only one mailbox can be All Mail (\All)`)
+			}
+		}
 		return errFromStore(err)
 	}
 	// RFC 8474 4.1: the tagged OK of a successful CREATE carries the new
@@ -262,6 +270,12 @@ func cmdStatus(s *Session, cmd *imapwire.Command) error {
 	mb, err := s.acct.Mailbox(s.ctx, name)
 	if err != nil {
 		return errFromStore(err)
+	}
+	if !mb.Selectable() {
+		// The label root is \Noselect (RFC 9051 7.3.1): it has no
+		// messages to count, and RFC 5819 2 leaves such mailboxes out
+		// of LIST-STATUS for that reason.
+		return errFromStore(store.ErrNoSelect)
 	}
 	st, err := s.acct.Status(s.ctx, mb.ID)
 	if err != nil {

@@ -11,16 +11,16 @@ import (
 func TestCreate(t *testing.T) {
 	ts := newTestServer(t)
 	c := ts.rawLogin(t, "alice")
-	c.expectCmd(`a CREATE Projects`, `a OK [MAILBOXID (F13)] CREATE completed`)
+	c.expectCmd(`a CREATE Projects`, `a OK [MAILBOXID (F17)] CREATE completed`)
 	c.expectCmd(`b CREATE Projects`, `b NO [ALREADYEXISTS] Mailbox already exists`)
 	c.expectCmd(`c CREATE inbox`, `c NO [ALREADYEXISTS] INBOX always exists`)
 	c.expectCmd(`d CREATE INBOX`, `d NO [ALREADYEXISTS] INBOX always exists`)
 	// RFC 9051 6.3.4: a trailing delimiter names the same mailbox.
-	c.expectCmd(`e CREATE "Lists/"`, `e OK [MAILBOXID (F14)] CREATE completed`)
+	c.expectCmd(`e CREATE "Lists/"`, `e OK [MAILBOXID (F18)] CREATE completed`)
 	c.expectCmd(`f LIST "" "Lists*"`, `* LIST (\HasNoChildren) "/" "Lists"`, `f OK LIST completed`)
 	c.expectCmd(`g CREATE "Lists/"`, `g NO [ALREADYEXISTS] Mailbox already exists`)
 	// Missing parents are created.
-	c.expectCmd(`h CREATE a/b/c`, `h OK [MAILBOXID (F17)] CREATE completed`)
+	c.expectCmd(`h CREATE a/b/c`, `h OK [MAILBOXID (F21)] CREATE completed`)
 	c.expectCmd(`i LIST "" "a*"`,
 		`* LIST (\HasChildren) "/" "a"`,
 		`* LIST (\HasChildren) "/" "a/b"`,
@@ -32,7 +32,7 @@ func TestCreate(t *testing.T) {
 	c.expectCmd(`m CREATE ""`, `m NO [CANNOT] Empty mailbox name`)
 	c.expectCmd(`n CREATE "/"`, `n NO [CANNOT] Mailbox name has an empty hierarchy level`)
 	c.expectCmd(`o CREATE`, `o BAD expected space`)
-	c.expectCmd(`p CREATE inbox/Sub`, `p OK [MAILBOXID (F18)] CREATE completed`)
+	c.expectCmd(`p CREATE inbox/Sub`, `p OK [MAILBOXID (F22)] CREATE completed`)
 	c.expectCmd(`q LIST "" "INBOX*"`,
 		`* LIST (\HasChildren) "/" INBOX`,
 		`* LIST (\HasNoChildren) "/" "INBOX/Sub"`,
@@ -43,17 +43,17 @@ func TestCreateSpecialUse(t *testing.T) {
 	ts := newTestServer(t)
 	c := ts.rawLogin(t, "alice")
 	// RFC 6154 3.
-	c.expectCmd(`a CREATE "Sent Items" (USE (\sent))`, `a OK [MAILBOXID (F13)] CREATE completed`)
+	c.expectCmd(`a CREATE "Sent Items" (USE (\sent))`, `a OK [MAILBOXID (F17)] CREATE completed`)
 	c.expectCmd(`b LIST "" "Sent*"`,
 		`* LIST (\HasNoChildren \Sent) "/" "Sent"`,
 		`* LIST (\HasNoChildren \Sent) "/" "Sent Items"`,
 		`b OK LIST completed`)
 	c.expectCmd(`c CREATE Stuff (USE (\Bogus))`, `c NO [USEATTR] \Bogus is not a supported special-use attribute`)
 	c.expectCmd(`d CREATE Stuff (USE (\Sent \Trash))`, `d NO [USEATTR] Only one special-use attribute per mailbox`)
-	c.expectCmd(`e CREATE Stuff (USE ())`, `e OK [MAILBOXID (F14)] CREATE completed`)
+	c.expectCmd(`e CREATE Stuff (USE ())`, `e OK [MAILBOXID (F18)] CREATE completed`)
 	c.expectCmd(`f CREATE Other (FOO (\Sent))`, `f BAD Unknown CREATE parameter FOO`)
 	c.expectCmd(`g LIST "" "Stuff"`, `* LIST (\HasNoChildren) "/" "Stuff"`, `g OK LIST completed`)
-	c.expectCmd(`h CREATE Both (USE (\Junk \junk))`, `h OK [MAILBOXID (F15)] CREATE completed`)
+	c.expectCmd(`h CREATE Both (USE (\Junk \junk))`, `h OK [MAILBOXID (F19)] CREATE completed`)
 	c.expectCmd(`i LIST "" "Both"`, `* LIST (\HasNoChildren \Junk) "/" "Both"`, `i OK LIST completed`)
 }
 
@@ -62,7 +62,7 @@ func TestDelete(t *testing.T) {
 	c := ts.rawLogin(t, "alice")
 	c.expectCmd(`a DELETE INBOX`, `a NO [CANNOT] INBOX cannot be deleted`)
 	c.expectCmd(`b DELETE nothing`, `b NO [NONEXISTENT] Mailbox does not exist`)
-	c.expectCmd(`c CREATE p/q`, `c OK [MAILBOXID (F14)] CREATE completed`)
+	c.expectCmd(`c CREATE p/q`, `c OK [MAILBOXID (F18)] CREATE completed`)
 	c.expectCmd(`d DELETE p`, `d NO [HASCHILDREN] Mailbox has children`)
 	c.expectCmd(`e DELETE p/q`, `e OK DELETE completed`)
 	c.expectCmd(`f DELETE p`, `f OK DELETE completed`)
@@ -78,7 +78,7 @@ func TestDelete(t *testing.T) {
 func TestDeleteSelected(t *testing.T) {
 	ts := newTestServer(t)
 	c := ts.rawLogin(t, "alice")
-	c.expectCmd(`a CREATE tmp`, `a OK [MAILBOXID (F13)] CREATE completed`)
+	c.expectCmd(`a CREATE tmp`, `a OK [MAILBOXID (F17)] CREATE completed`)
 	lines := c.cmd(`b SELECT tmp`)
 	if last := lines[len(lines)-1]; last != `b OK [READ-WRITE] SELECT completed` {
 		t.Fatalf("select: %q", lines)
@@ -99,16 +99,18 @@ func TestRename(t *testing.T) {
 	c.expectCmd(`a RENAME nothing other`, `a NO [NONEXISTENT] Mailbox does not exist`)
 	c.expectCmd(`b RENAME Sent Trash`, `b NO [ALREADYEXISTS] Mailbox already exists`)
 	c.expectCmd(`c RENAME Sent INBOX`, `c NO [ALREADYEXISTS] INBOX always exists`)
-	c.expectCmd(`d CREATE a/b/c`, `d OK [MAILBOXID (F15)] CREATE completed`)
+	c.expectCmd(`d CREATE a/b/c`, `d OK [MAILBOXID (F19)] CREATE completed`)
 	c.expectCmd(`e SUBSCRIBE a/b`, `e OK SUBSCRIBE completed`)
 	c.expectCmd(`f RENAME a a/x`, `f NO [CANNOT] Cannot move a mailbox into itself`)
 	// The subtree moves, and missing parents of the new name are created.
 	c.expectCmd(`g RENAME a/b z/y`, `g OK RENAME completed`)
 	c.expectCmd(`h LIST "" "*" RETURN (SUBSCRIBED)`,
 		`* LIST (\Subscribed \HasNoChildren) "/" INBOX`,
+		`* LIST (\Subscribed \HasNoChildren \All) "/" "All Mail"`,
 		`* LIST (\Subscribed \HasNoChildren \Archive) "/" "Archive"`,
 		`* LIST (\Subscribed \HasNoChildren \Drafts) "/" "Drafts"`,
 		`* LIST (\Subscribed \HasNoChildren \Junk) "/" "Junk"`,
+		`* LIST (\Noselect \HasNoChildren) "/" "Labels"`,
 		`* LIST (\Subscribed \HasNoChildren \Sent) "/" "Sent"`,
 		`* LIST (\Subscribed \HasNoChildren \Trash) "/" "Trash"`,
 		`* LIST (\HasNoChildren) "/" "a"`,
@@ -129,7 +131,7 @@ func TestRenameInbox(t *testing.T) {
 	ts.deliver(t, "alice", "INBOX", harnessMessage(1))
 	ts.deliver(t, "alice", "INBOX", harnessMessage(2), `\Seen`)
 	c := ts.rawLogin(t, "alice")
-	c.expectCmd(`a CREATE INBOX/child`, `a OK [MAILBOXID (F13)] CREATE completed`)
+	c.expectCmd(`a CREATE INBOX/child`, `a OK [MAILBOXID (F17)] CREATE completed`)
 	// RFC 9051 6.3.6: INBOX's messages move to the new mailbox; INBOX
 	// stays, empty, with its children.
 	c.expectCmd(`b RENAME inbox Old`, `b OK RENAME completed`)

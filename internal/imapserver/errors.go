@@ -3,6 +3,8 @@ package imapserver
 import (
 	"context"
 	"errors"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/casier/casier/internal/imapwire"
 	"github.com/casier/casier/internal/store"
@@ -58,11 +60,21 @@ func errFromStoreTarget(err error) error { return mapStoreError(err, true) }
 
 func mapStoreError(err error, target bool) error {
 	var se *statusError
+	var ce *store.CannotError
 	switch {
 	case err == nil:
 		return nil
 	case errors.As(err, &se):
 		return err
+	case errors.Is(err, store.ErrNoSelect):
+		// RFC 5530 3: selecting, appending to or copying into a
+		// \Noselect mailbox (the parent of the label folders) can never
+		// succeed. Checked before ErrNotFound: never [TRYCREATE].
+		return errNo("CANNOT", "Mailbox cannot be selected and holds no messages")
+	case errors.As(err, &ce):
+		return errNo("CANNOT", upperFirst(ce.Reason))
+	case errors.Is(err, store.ErrCannot):
+		return errNo("CANNOT", "Operation not possible on this mailbox")
 	case errors.Is(err, store.ErrNoMailbox), errors.Is(err, store.ErrNotFound):
 		if target {
 			return errNo("TRYCREATE", "Mailbox does not exist")
@@ -95,6 +107,16 @@ func mapStoreError(err error, target bool) error {
 		return errNo("UNAVAILABLE", "Server is shutting down")
 	}
 	return errInternal(err)
+}
+
+// upperFirst capitalises the first letter of a store's reason, which is
+// written to follow "store: " in a log line, for a response text.
+func upperFirst(s string) string {
+	r, n := utf8.DecodeRuneInString(s)
+	if n == 0 {
+		return s
+	}
+	return string(unicode.ToUpper(r)) + s[n:]
 }
 
 // toStatus turns whatever a handler returned into a statusError (nil for

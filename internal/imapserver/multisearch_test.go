@@ -32,7 +32,7 @@ func multiServer(t *testing.T) (*testServer, map[string]uint32) {
 		}
 	}
 	v := map[string]uint32{}
-	for _, name := range []string{"INBOX", "Sent", "Work", "Work/A", "Work/A/Deep", "Workshop"} {
+	for _, name := range []string{"INBOX", "Sent", "Work", "Work/A", "Work/A/Deep", "Workshop", "All Mail"} {
 		v[name] = ts.mailbox(t, "alice", name).UIDValidity
 	}
 	return ts, v
@@ -58,14 +58,16 @@ func TestMultiSearch(t *testing.T) {
 		corr("c", "Work")+" MIN 1 MAX 1", corr("c", "Work/A")+" MIN 1 MAX 1", corr("c", "Work/A/Deep")+" MIN 1 MAX 1", "c OK ESEARCH completed")
 	c.expectCmd("d ESEARCH IN (subtree-one (Work)) RETURN (COUNT) ALL",
 		corr("d", "Work")+" COUNT 1", corr("d", "Work/A")+" COUNT 1", "d OK ESEARCH completed")
+	// All Mail is a personal mailbox too, and shows both messages.
 	c.expectCmd(`e ESEARCH IN (personal) RETURN (PARTIAL -1:-1) OR SUBJECT "test 9" SUBJECT "test 2"`,
-		corr("e", "INBOX")+" PARTIAL (-1:-1 2)", corr("e", "Workshop")+" PARTIAL (-1:-1 1)", "e OK ESEARCH completed")
+		corr("e", "All Mail")+" PARTIAL (-1:-1 9)", corr("e", "INBOX")+" PARTIAL (-1:-1 2)",
+		corr("e", "Workshop")+" PARTIAL (-1:-1 1)", "e OK ESEARCH completed")
 	c.expectCmd("f ESEARCH IN (mailboxes Nonexistent) ALL", "f OK ESEARCH completed")
 	// Without IN: the selected mailbox, none in the authenticated state.
 	c.expectCmd("g ESEARCH ALL", "g OK ESEARCH completed")
 	c.cmd("s SELECT Sent")
 	c.expectCmd("h ESEARCH UID 2", corr("h", "Sent")+" ALL 2", "h OK ESEARCH completed")
-	c.expectCmd("i ESEARCH IN (selected subscribed) SUBJECT test", corr("i", "INBOX")+" ALL 1:3", corr("i", "Sent")+" ALL 1:2", "i OK ESEARCH completed")
+	c.expectCmd("i ESEARCH IN (selected subscribed) SUBJECT test", corr("i", "All Mail")+" ALL 1:9", corr("i", "INBOX")+" ALL 1:3", corr("i", "Sent")+" ALL 1:2", "i OK ESEARCH completed")
 	for _, bad := range []string{
 		"ESEARCH IN (mailboxes INBOX) 1:3", "ESEARCH IN (personal) UID $", "ESEARCH RETURN (SAVE) ALL",
 		"ESEARCH RETURN (UPDATE) ALL", "ESEARCH IN (bogus) ALL", "ESEARCH IN () ALL", "ESEARCH IN (personal (depth)) ALL",

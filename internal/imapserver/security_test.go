@@ -115,9 +115,10 @@ func TestIsolationMailboxNames(t *testing.T) {
 		}
 	}
 
-	// LIST shows alice's six default mailboxes only.
+	// LIST shows alice's default mailboxes only: six folders, All Mail
+	// and the label root.
 	lines := c.cmd(`l LIST "" "*"`)
-	if len(lines) != 7 || lastLine(lines) != "l OK LIST completed" {
+	if len(lines) != 9 || lastLine(lines) != "l OK LIST completed" {
 		t.Errorf("LIST of alice's mailboxes: %q", lines)
 	}
 	noLineContains(t, "LIST", lines, "private")
@@ -138,7 +139,7 @@ func TestIsolationMailboxNames(t *testing.T) {
 
 	// A mailbox alice creates under such a name is hers: appending to it
 	// leaves bob untouched.
-	c.expectCmd(`cr CREATE "../bob/INBOX"`, "cr OK [MAILBOXID (F16)] CREATE completed")
+	c.expectCmd(`cr CREATE "../bob/INBOX"`, "cr OK [MAILBOXID (F20)] CREATE completed")
 	lines = appendRaw(c, "a2", `"../bob/INBOX" `+litPlus(msg))
 	if !strings.HasPrefix(lastLine(lines), "a2 OK [APPENDUID ") {
 		t.Fatalf("APPEND to alice's own ../bob/INBOX: %q", lines)

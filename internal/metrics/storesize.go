@@ -36,8 +36,9 @@ const DefaultStoreSizeTTL = 30 * time.Second
 const storeSizeTimeout = 10 * time.Second
 
 // StoreSizeOf returns a SizeFunc over st. Without StoreSizer it sums the
-// counters the engine keeps per mailbox (store.MailboxStatus: Messages,
-// Size), one Status call per mailbox and never a scan of messages.
+// counters the engine keeps per folder (store.MailboxStatus: Messages,
+// Size), one Status call per folder and never a scan of messages; virtual
+// mailboxes (All Mail, label folders) store nothing and are left out.
 func StoreSizeOf(st store.Store) SizeFunc {
 	if s, ok := st.(StoreSizer); ok {
 		return s.StoreSize
@@ -58,6 +59,11 @@ func StoreSizeOf(st store.Store) SizeFunc {
 				return total, err
 			}
 			for _, mb := range mboxes {
+				if mb.Kind != store.KindFolder {
+					// All Mail and label folders show messages of the
+					// folders: counting them would count those twice.
+					continue
+				}
 				status, err := acct.Status(ctx, mb.ID)
 				if err != nil {
 					return total, err

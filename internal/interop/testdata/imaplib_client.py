@@ -176,11 +176,15 @@ def test_greeting_and_tls():
 
 
 def test_folders(c):
+    # All Mail (RFC 6154 \All) and the \Noselect parent of the label
+    # folders come with every account (docs/labels.md).
     eq(ok(c.list(), "LIST"), [
         b'(\\HasNoChildren) "/" INBOX',
+        b'(\\HasNoChildren \\All) "/" "All Mail"',
         b'(\\HasNoChildren \\Archive) "/" "Archive"',
         b'(\\HasNoChildren \\Drafts) "/" "Drafts"',
         b'(\\HasNoChildren \\Junk) "/" "Junk"',
+        b'(\\Noselect \\HasNoChildren) "/" "Labels"',
         b'(\\HasNoChildren \\Sent) "/" "Sent"',
         b'(\\HasNoChildren \\Trash) "/" "Trash"',
     ], "initial LIST")
@@ -197,10 +201,12 @@ def test_folders(c):
     ], "LIST Projects/*")
     eq(ok(c.list('""', "%"), "LIST %"), [
         b'(\\HasNoChildren) "/" INBOX',
+        b'(\\HasNoChildren \\All) "/" "All Mail"',
         b'(\\HasNoChildren \\Archive) "/" "Archive"',
         b'(\\HasNoChildren \\Drafts) "/" "Drafts"',
         b'(\\HasNoChildren) "/" "Entw&APw-rfe"',
         b'(\\HasNoChildren \\Junk) "/" "Junk"',
+        b'(\\Noselect \\HasNoChildren) "/" "Labels"',
         b'(\\HasChildren) "/" "Projects"',
         b'(\\HasNoChildren \\Sent) "/" "Sent"',
         b'(\\HasNoChildren \\Trash) "/" "Trash"',
@@ -398,7 +404,12 @@ def test_rename_delete(c):
                  '"Old Projects/2026"', '"Old Projects"', '"Entw&APw-rfe"'):
         ok(c.delete(name), "DELETE " + name)
     no(c.delete("Projects"), "NONEXISTENT", "DELETE of a missing mailbox")
-    eq(len(ok(c.list(), "LIST at end")), 6, "back to the default folders")
+    # The default folders, All Mail, Labels and the label folders the
+    # keywords $Label1 and $Work made (a label stays until deleted).
+    eq(ok(c.list('""', "Labels/*"), "LIST Labels/*"),
+       [b'(\\HasNoChildren) "/" "Labels/$Label1"', b'(\\HasNoChildren) "/" "Labels/$Work"'],
+       "label folders of the keywords")
+    eq(len(ok(c.list(), "LIST at end")), 10, "back to the default folders")
 
 
 def read_until(c, tag):
