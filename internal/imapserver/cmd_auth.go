@@ -337,6 +337,11 @@ func cmdEnable(s *Session, cmd *imapwire.Command) error {
 				s.enableCondstore()
 				enabled = append(enabled, "QRESYNC")
 			}
+		case "UIDONLY":
+			// RFC 9586 3 (uidonly.go: not while a mailbox is selected).
+			if s.enableUIDOnly() {
+				enabled = append(enabled, "UIDONLY")
+			}
 		}
 	}
 	s.w.UTF8 = s.utf8

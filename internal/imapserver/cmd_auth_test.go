@@ -49,8 +49,8 @@ func TestLogin(t *testing.T) {
 		"* OK [PERMANENTFLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft \\*)] Flags permitted.",
 		"* 0 EXISTS", "* 0 RECENT",
 		"* OK [UIDVALIDITY "+u32str(ts.mailbox(t, "alice", "INBOX").UIDValidity)+"] UIDs valid",
-		"* OK [UIDNEXT 1] Predicted next UID",
-		"* OK [MAILBOXID (F1)] Ok", "e OK [READ-WRITE] SELECT completed")
+		"* OK [UIDNEXT 1] Predicted next UID", highestModSeqLine(t, ts, "alice", "INBOX"),
+		"* OK [MAILBOXID (F1)] Ok", "* OK [URLMECH INTERNAL] Ok", "e OK [READ-WRITE] SELECT completed")
 }
 
 func TestLoginDisabledWithoutTLS(t *testing.T) {
@@ -151,7 +151,8 @@ func TestEnable(t *testing.T) {
 	c4.expectCmd("a EXAMINE Entw&APw-rfe", "* FLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft)",
 		"* OK [PERMANENTFLAGS ()] No permanent flags permitted", "* 0 EXISTS", "* 0 RECENT",
 		"* OK [UIDVALIDITY "+u32str(ts.mailbox(t, "alice", "Entwürfe").UIDValidity)+"] UIDs valid",
-		"* OK [UIDNEXT 1] Predicted next UID", "* OK [MAILBOXID (F"+strconv.FormatInt(int64(ts.mailbox(t, "alice", "Entwürfe").ID), 10)+")] Ok", "a OK [READ-ONLY] EXAMINE completed")
+		"* OK [UIDNEXT 1] Predicted next UID", highestModSeqLine(t, ts, "alice", "Entwürfe"),
+		"* OK [MAILBOXID (F"+strconv.FormatInt(int64(ts.mailbox(t, "alice", "Entwürfe").ID), 10)+")] Ok", "* OK [URLMECH INTERNAL] Ok", "a OK [READ-ONLY] EXAMINE completed")
 }
 
 func hasLine(lines []string, want string) bool {

@@ -397,7 +397,8 @@ type preparedItem struct {
 // order requested, UID first for UID FETCH when not requested, and FLAGS
 // (with MODSEQ under CONDSTORE) at the end when \Seen was just set and the
 // client did not ask for them (RFC 9051 6.4.5: the new flags SHOULD be
-// included).
+// included). Under UIDONLY it is "* uid UIDFETCH (...)" without the UID
+// the server would add (startFetch, RFC 9586 3).
 func (s *Session) writeFetch(msn uint32, rec *store.Record, p *fetchPlan, seenChanged bool) error {
 	src := msgSource{s: s, rec: rec}
 	defer src.close()
@@ -412,8 +413,7 @@ func (s *Session) writeFetch(msn uint32, rec *store.Record, p *fetchPlan, seenCh
 		}
 	}
 
-	w := s.w
-	w.Untagged().Number(msn).SP().Atom("FETCH").SP().Open()
+	w := s.startFetch(msn, rec.UID)
 	first := true
 	sep := func() {
 		if !first {
@@ -421,7 +421,7 @@ func (s *Session) writeFetch(msn uint32, rec *store.Record, p *fetchPlan, seenCh
 		}
 		first = false
 	}
-	if p.addUID {
+	if p.addUID && !s.uidonly {
 		sep()
 		w.Atom("UID").SP().Number(rec.UID)
 	}
@@ -429,7 +429,7 @@ func (s *Session) writeFetch(msn uint32, rec *store.Record, p *fetchPlan, seenCh
 		sep()
 		s.writeItem(&src, &p.items[i], &prep[i])
 	}
-	if seenChanged && s.condstore && !p.addUID && !hasItem(p.items, "UID") {
+	if seenChanged && s.condstore && !p.addUID && !hasItem(p.items, "UID") && !s.uidonly {
 		// RFC 7162 3.1: a FETCH that set \Seen reports UID and MODSEQ
 		// once CONDSTORE is enabled.
 		sep()

@@ -81,7 +81,8 @@ func TestIdleUnselected(t *testing.T) {
 		`* OK [PERMANENTFLAGS (\Answered \Flagged \Deleted \Seen \Draft \*)] Flags permitted.`,
 		"* 1 EXISTS", "* 1 RECENT", "* OK [UNSEEN 1] First unseen.",
 		"* OK [UIDVALIDITY "+u32str(ts.mailbox(t, "alice", "INBOX").UIDValidity)+"] UIDs valid",
-		"* OK [UIDNEXT 2] Predicted next UID", "* OK [MAILBOXID (F1)] Ok", "b OK [READ-WRITE] SELECT completed")
+		"* OK [UIDNEXT 2] Predicted next UID", highestModSeqLine(t, ts, "alice", "INBOX"),
+		"* OK [MAILBOXID (F1)] Ok", "* OK [URLMECH INTERNAL] Ok", "b OK [READ-WRITE] SELECT completed")
 }
 
 func TestIdleTimeout(t *testing.T) {

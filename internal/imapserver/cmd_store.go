@@ -233,16 +233,18 @@ func (s *Session) storeReport(uids []uint32, a *storeArgs, res *store.StoreResul
 	return nil
 }
 
-// writeStoreFetch writes "* msn FETCH ([UID n] [FLAGS (...)] [MODSEQ (m)])".
+// writeStoreFetch writes "* msn FETCH ([UID n] [FLAGS (...)] [MODSEQ (m)])",
+// or "* n UIDFETCH ([FLAGS (...)] [MODSEQ (m)])" under UIDONLY (startFetch,
+// RFC 9586 3). One of FLAGS and MODSEQ is always there: without FLAGS the
+// caller writes only under CONDSTORE.
 func (s *Session) writeStoreFetch(e store.Entry, uid, flags bool) error {
 	msn := s.msn(e.UID)
 	if msn == 0 {
 		return nil
 	}
-	w := s.w
-	w.Untagged().Number(msn).SP().Atom("FETCH").SP().Open()
+	w := s.startFetch(msn, e.UID)
 	sep := false
-	if uid || s.condstore {
+	if (uid || s.condstore) && !s.uidonly {
 		// RFC 9051 6.4.9: UID STORE responses include the UID; so does
 		// every STORE once CONDSTORE is enabled (RFC 7162 3.1).
 		w.Atom("UID").SP().Number(e.UID)

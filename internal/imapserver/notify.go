@@ -88,6 +88,29 @@ type notifyState struct {
 // command that allows them (RFC 5465 6, selected-delayed).
 func (n *notifyState) delayed() bool { return n.sel != nil && n.sel.filter == filterSelectedDelayed }
 
+// notifyFlagChanges tells whether flag changes of the selected mailbox
+// made elsewhere are reported (sync). RFC 5465 6: the selected mailbox is
+// named by the "selected" and "selected-delayed" filters only. When the
+// client gave one, its events decide (RFC 5465 5.1: without FlagChange, no
+// FETCH for flag changes; "selected NONE" asks for none either, while
+// EXISTS and EXPUNGE still go out where the base protocol needs them to
+// keep message numbers in step). Without NOTIFY, or with a NOTIFY that
+// names no selected filter, the base protocol applies to the selected
+// mailbox (RFC 9051 5.2: the server SHOULD send flag updates without
+// being asked), and they are reported.
+func (s *Session) notifyFlagChanges() bool {
+	n := s.notify
+	return n == nil || n.sel == nil || n.sel.events&evFlagChange != 0
+}
+
+// notifyFlagChangeAsked tells whether NOTIFY asked for FlagChange in the
+// selected mailbox, whose FETCH responses then carry the UID (RFC 5465
+// 5.1).
+func (s *Session) notifyFlagChangeAsked() bool {
+	n := s.notify
+	return n != nil && n.sel != nil && n.sel.events&evFlagChange != 0
+}
+
 // match returns the first group (RFC 5465 3.1: groups are considered in
 // order) whose filter covers the non-selected mailbox name.
 func (n *notifyState) match(name string) *notifyGroup {
@@ -216,13 +239,22 @@ func (s *Session) notifyDeliver(expungeOK, selectedNow bool) error {
 	return nil
 }
 
-// notifyStatusItems are the STATUS items of a message event in another
-// mailbox (RFC 5465 5.2, 5.3, 5.1; HIGHESTMODSEQ with CONDSTORE).
-func (s *Session) notifyStatusItems() []string {
-	if s.condstore {
-		return []string{"MESSAGES", "UIDNEXT", "UNSEEN", "HIGHESTMODSEQ"}
+// notifyStatusItems are the STATUS items NOTIFY sends for another
+// mailbox: MESSAGES and UIDNEXT (RFC 5465 5.2, 5.3), UNSEEN for the unread
+// counts clients display, UIDVALIDITY in the initial STATUS of NOTIFY SET
+// STATUS (3.1: the client learns the state it will be told changes to),
+// and HIGHESTMODSEQ when the client uses CONDSTORE or asked for
+// FlagChange (5.1: a flag change elsewhere shows only there).
+func (s *Session) notifyStatusItems(events notifyEvents, initial bool) []string {
+	items := []string{"MESSAGES", "UIDNEXT"}
+	if initial {
+		items = append(items, "UIDVALIDITY")
 	}
-	return []string{"MESSAGES", "UIDNEXT", "UNSEEN"}
+	items = append(items, "UNSEEN")
+	if s.condstore || events&evFlagChange != 0 {
+		items = append(items, "HIGHESTMODSEQ")
+	}
+	return items
 }
 
 // notifyStatus sends STATUS for mailbox id if a group asks for the kind
@@ -241,11 +273,16 @@ func (s *Session) notifyStatus(id store.MailboxID, initial bool) error {
 		return nil
 	}
 	st, err := s.acct.Status(s.ctx, id)
-	if errors.Is(err, store.ErrNoMailbox) || errors.Is(err, store.ErrNotFound) {
+	if errors.Is(err, store.ErrNoMailbox) || errors.Is(err, store.ErrNotFound) || errors.Is(err, store.ErrNoSelect) {
 		return nil
 	}
 	if err != nil {
 		return errFromStore(err)
+	}
+	if !st.Selectable() {
+		// The label root holds no messages: no STATUS for it, as in
+		// LIST-STATUS (RFC 5819 2).
+		return nil
 	}
 	now := mboxCounts{st.Messages, st.UIDNext, st.Unseen, st.HighestModSeq}
 	old, known := n.counts[id]
@@ -268,7 +305,7 @@ func (s *Session) notifyStatus(id store.MailboxID, initial bool) error {
 			}
 		}
 	}
-	return s.writeStatus(st.Name, s.notifyStatusItems(), st)
+	return s.writeStatus(st.Name, s.notifyStatusItems(g.events, initial), st)
 }
 
 // notifyMailboxes compares the mailbox list and the subscriptions with the

@@ -31,6 +31,10 @@ func TestNotifyMultiDevice(t *testing.T) {
 	ts := newTestServer(t)
 	a := ts.rawLogin(t, "alice")
 	a.cmd("a ENABLE IMAP4rev2")
+	// All Mail would add a STATUS to every message event in INBOX or
+	// Sent (labels_test.go checks those); this scenario is about the
+	// folders themselves.
+	a.cmd(`a0 DELETE "All Mail"`)
 	a.cmd("b SELECT INBOX")
 	a.expectCmd("c "+notifyMain, "c OK NOTIFY completed")
 	b := ts.rawLogin(t, "alice")
@@ -43,11 +47,12 @@ func TestNotifyMultiDevice(t *testing.T) {
 	if uid != 1 {
 		t.Fatalf("uid %d", uid)
 	}
-	// Flag change by B in the selected mailbox.
+	// Flag change by B in the selected mailbox, with the UID RFC 5465 5.1
+	// requires.
 	b.cmd("s1 SELECT INBOX")
 	start = time.Now()
 	b.cmd(`s2 STORE 1 +FLAGS.SILENT (\Flagged)`)
-	expectWithin(t, a, start, `* 1 FETCH (FLAGS (\Flagged))`)
+	expectWithin(t, a, start, `* 1 FETCH (FLAGS (\Flagged) UID 1)`)
 
 	// New message elsewhere: STATUS (RFC 5465 5.2).
 	start = time.Now()
@@ -76,7 +81,7 @@ func TestNotifyMultiDevice(t *testing.T) {
 
 	// Expunge in the selected mailbox, between commands ("selected").
 	b.cmd(`s3 STORE 1 +FLAGS.SILENT (\Deleted)`)
-	a.expect(`* 1 FETCH (FLAGS (\Deleted \Flagged))`)
+	a.expect(`* 1 FETCH (FLAGS (\Deleted \Flagged) UID 1)`)
 	b.cmd("s4 EXPUNGE")
 	a.expect("* 1 EXPUNGE")
 
@@ -98,9 +103,9 @@ func TestNotifySetStatus(t *testing.T) {
 	a := ts.rawLogin(t, "alice")
 	a.cmd("a CREATE Lists/imap")
 	a.expectCmd("b NOTIFY SET STATUS (mailboxes INBOX (MessageNew MessageExpunge)) (subtree Lists (MessageNew MessageExpunge))",
-		"* STATUS INBOX (MESSAGES 2 UIDNEXT 3 UNSEEN 1)",
-		`* STATUS "Lists" (MESSAGES 0 UIDNEXT 1 UNSEEN 0)`,
-		`* STATUS "Lists/imap" (MESSAGES 0 UIDNEXT 1 UNSEEN 0)`,
+		"* STATUS INBOX (MESSAGES 2 UIDNEXT 3 UIDVALIDITY "+uidValidity(t, ts, "INBOX")+" UNSEEN 1)",
+		`* STATUS "Lists" (MESSAGES 0 UIDNEXT 1 UIDVALIDITY `+uidValidity(t, ts, "Lists")+` UNSEEN 0)`,
+		`* STATUS "Lists/imap" (MESSAGES 0 UIDNEXT 1 UIDVALIDITY `+uidValidity(t, ts, "Lists/imap")+` UNSEEN 0)`,
 		"b OK NOTIFY completed")
 	// Sent is covered by no group: no event.
 	ts.deliver(t, "alice", "Sent", harnessMessage(3))
@@ -177,9 +182,13 @@ func TestNotifyDuringIdle(t *testing.T) {
 	a.expect("+ idling")
 	start := time.Now()
 	ts.deliver(t, "alice", "INBOX", harnessMessage(1))
-	expectWithin(t, a, start, "* STATUS INBOX (MESSAGES 1 UIDNEXT 2 UNSEEN 1)")
+	// FlagChange asked for: HIGHESTMODSEQ comes too (RFC 5465 5.1), so a
+	// flag change that leaves the counters alone still shows.
+	expectWithin(t, a, start, "* STATUS INBOX (MESSAGES 1 UIDNEXT 2 UNSEEN 1 "+highestModSeqItem(t, ts, "INBOX")+")")
 	storeFlags(t, ts, "INBOX", store.FlagsAdd, []string{store.FlagSeen}, 1)
-	a.expect("* STATUS INBOX (MESSAGES 1 UIDNEXT 2 UNSEEN 0)")
+	a.expect("* STATUS INBOX (MESSAGES 1 UIDNEXT 2 UNSEEN 0 " + highestModSeqItem(t, ts, "INBOX") + ")")
+	storeFlags(t, ts, "INBOX", store.FlagsAdd, []string{store.FlagFlagged}, 1)
+	a.expect("* STATUS INBOX (MESSAGES 1 UIDNEXT 2 UNSEEN 0 " + highestModSeqItem(t, ts, "INBOX") + ")")
 	a.send("DONE")
 	a.expect("b OK IDLE completed")
 }
@@ -253,4 +262,69 @@ func TestNotifyErrors(t *testing.T) {
 	// NONE event lists and several mailboxes parse.
 	a.expectCmd("u NOTIFY SET (selected NONE) (mailboxes (INBOX Sent) (MessageNew MessageExpunge)) (subscribed NONE)", "u OK NOTIFY completed")
 	a.expectCmd("v NOTIFY NONE", "v OK NOTIFY completed")
+}
+
+// RFC 5465 5.1: a selected filter without FlagChange: flag changes made
+// elsewhere give no FETCH, neither between commands nor with a command's
+// response; EXISTS and EXPUNGE still flow, and FETCH reads the current
+// flags.
+func TestNotifySelectedWithoutFlagChange(t *testing.T) {
+	ts := newTestServer(t)
+	ts.deliver(t, "alice", "INBOX", harnessMessage(1))
+	ts.deliver(t, "alice", "INBOX", harnessMessage(2))
+	a := ts.rawLogin(t, "alice")
+	a.cmd("a ENABLE IMAP4rev2")
+	a.cmd("b SELECT INBOX")
+	a.expectCmd("c NOTIFY SET (selected (MessageNew MessageExpunge))", "c OK NOTIFY completed")
+	storeFlags(t, ts, "INBOX", store.FlagsAdd, []string{store.FlagFlagged}, 1)
+	// The next line is the new message's: the flag change sent nothing.
+	ts.deliver(t, "alice", "INBOX", harnessMessage(3))
+	a.expect("* 3 EXISTS")
+	a.expectCmd("d NOOP", "d OK NOOP completed")
+	a.expectCmd("e FETCH 1 (FLAGS)", `* 1 FETCH (FLAGS (\Flagged))`, "e OK FETCH completed")
+	// Its \Deleted is not reported either; its expunge is.
+	expunge(t, ts, "INBOX", 2)
+	a.expect("* 2 EXPUNGE")
+	a.expectCmd("f FETCH 2 (UID)", "* 2 FETCH (UID 3)", "f OK FETCH completed")
+}
+
+// "selected NONE": nothing about the selected mailbox between commands,
+// and no flag change at all; the expunge waits for a command, since the
+// base protocol needs it to keep message numbers in step.
+func TestNotifySelectedNone(t *testing.T) {
+	ts := newTestServer(t)
+	ts.deliver(t, "alice", "INBOX", harnessMessage(1))
+	ts.deliver(t, "alice", "INBOX", harnessMessage(2))
+	a := ts.rawLogin(t, "alice")
+	a.cmd("a ENABLE IMAP4rev2")
+	a.cmd("b SELECT INBOX")
+	a.expectCmd("c NOTIFY SET (selected NONE) (mailboxes Sent (MessageNew MessageExpunge))", "c OK NOTIFY completed")
+	storeFlags(t, ts, "INBOX", store.FlagsAdd, []string{store.FlagFlagged}, 1)
+	expunge(t, ts, "INBOX", 2)
+	ts.deliver(t, "alice", "Sent", harnessMessage(3))
+	a.expect(`* STATUS "Sent" (MESSAGES 1 UIDNEXT 2 UNSEEN 1)`)
+	a.expectCmd("d NOOP", "* 2 EXPUNGE", "d OK NOOP completed")
+}
+
+// Without a selected filter the base protocol governs the selected
+// mailbox (RFC 5465 6; RFC 9051 5.2): its flag changes come with the next
+// command's response, not between commands.
+func TestNotifyNoSelectedFilter(t *testing.T) {
+	ts := newTestServer(t)
+	ts.deliver(t, "alice", "INBOX", harnessMessage(1))
+	a := ts.rawLogin(t, "alice")
+	a.cmd("a ENABLE IMAP4rev2")
+	a.cmd("b SELECT INBOX")
+	a.expectCmd("c NOTIFY SET (mailboxes Sent (MessageNew MessageExpunge))", "c OK NOTIFY completed")
+	storeFlags(t, ts, "INBOX", store.FlagsAdd, []string{store.FlagFlagged}, 1)
+	ts.deliver(t, "alice", "Sent", harnessMessage(2))
+	a.expect(`* STATUS "Sent" (MESSAGES 1 UIDNEXT 2 UNSEEN 1)`)
+	a.expectCmd("d NOOP", `* 1 FETCH (FLAGS (\Flagged))`, "d OK NOOP completed")
+}
+
+// highestModSeqItem is the HIGHESTMODSEQ item of alice's mailbox name as
+// a STATUS response carries it.
+func highestModSeqItem(t *testing.T, ts *testServer, name string) string {
+	t.Helper()
+	return "HIGHESTMODSEQ " + highestModSeq(t, ts, "alice", name)
 }

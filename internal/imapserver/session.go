@@ -47,6 +47,9 @@ func register(name string, states connState, expungeOK bool, h handlerFunc) {
 	if _, dup := commands[name]; dup {
 		panic("imapserver: command registered twice: " + name)
 	}
+	if msnCommands[name] {
+		h = requireUID(name, h) // RFC 9586 3: BAD [UIDREQUIRED] under UIDONLY
+	}
 	commands[name] = command{states: states, expungeOK: expungeOK, handle: h}
 }
 
@@ -89,6 +92,7 @@ type Session struct {
 	utf8      bool // UTF8=ACCEPT (implied by IMAP4rev2)
 	condstore bool
 	qresync   bool
+	uidonly   bool // RFC 9586: no message numbers in the selected state (uidonly.go)
 
 	sel *selected // nil unless state == stateSelected
 

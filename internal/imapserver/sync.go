@@ -22,9 +22,13 @@ const maxMailboxNameLen = 1000
 // sync folds the store's changes into the session's view of the selected
 // mailbox and tells the client: EXPUNGE (only when expungeOK, RFC 9051
 // 7.5.1; otherwise they wait in sel.expunged), EXISTS and, for IMAP4rev1,
-// RECENT for new messages, FETCH FLAGS for flag changes made elsewhere, and
-// a new FLAGS/PERMANENTFLAGS when the keyword set grows. It asks the store
-// only when the change feed signalled this mailbox or s.dirty is set.
+// RECENT for new messages, FETCH FLAGS for flag changes made elsewhere
+// (unless NOTIFY left them out, notifyFlagChanges), and a new
+// FLAGS/PERMANENTFLAGS when the keyword set grows. It asks the store only
+// when the change feed signalled this mailbox or s.dirty is set. IDLE,
+// NOTIFY and the end of every command all report the selected mailbox's
+// changes through it, so they share its rules (UIDONLY included:
+// flushExpunges, writeFetchFlags).
 func (s *Session) sync(expungeOK bool) error {
 	sel := s.sel
 	if sel == nil {
@@ -146,6 +150,13 @@ func (s *Session) sync(expungeOK bool) error {
 			s.w.Untagged().Number(s.recentCount()).SP().Atom("RECENT").CRLF()
 		}
 	}
+	if !s.notifyFlagChanges() {
+		// RFC 5465 5.1: the client asked for the selected mailbox's
+		// events without FlagChange. The view needs nothing from them
+		// (it holds UIDs, not flags), and the client reads flags when
+		// it wants them.
+		changed = nil
+	}
 	for _, e := range changed {
 		n := s.msn(e.UID)
 		if n == 0 || sel.expunged[e.UID] {
@@ -160,10 +171,12 @@ func (s *Session) sync(expungeOK bool) error {
 // flushExpunges sends EXPUNGE for every pending expunged UID, ascending,
 // each with its message sequence number at the time it is sent, and
 // removes them from the view in one pass. Once QRESYNC is enabled a single
-// "* VANISHED uids" replaces them (RFC 7162 3.2.10).
+// "* VANISHED uids" replaces them (RFC 7162 3.2.10); so once UIDONLY is,
+// which sends no message number (RFC 9586 3: VANISHED as QRESYNC defines
+// it, without EARLIER).
 func (s *Session) flushExpunges() {
 	sel := s.sel
-	if s.qresync {
+	if s.qresync || s.uidonly {
 		gone := make([]uint32, 0, len(sel.expunged))
 		sel.ownUIDs()
 		kept := sel.uids[:0]
@@ -200,11 +213,13 @@ func (s *Session) flushExpunges() {
 
 // writeFetchFlags sends an unsolicited "* n FETCH (FLAGS (...))". UID is
 // added during UID commands, as the client then tracks messages by UID
-// (RFC 9051 7.5.2 allows it always), and always once CONDSTORE is enabled,
-// with the MODSEQ (RFC 7162 3.1).
+// (RFC 9051 7.5.2 allows it always), always once CONDSTORE is enabled,
+// with the MODSEQ (RFC 7162 3.1), and when NOTIFY asked for FlagChange in
+// the selected mailbox (RFC 5465 5.1: the FETCH MUST include UID and
+// FLAGS). Under UIDONLY it is "* uid UIDFETCH (FLAGS (...))" (startFetch).
 func (s *Session) writeFetchFlags(n uint32, e store.Entry) {
-	w := s.w.Untagged().Number(n).SP().Atom("FETCH").SP().Open().Atom("FLAGS").SP().Flags(s.flagsOf(e.UID, e.Flags))
-	if s.cmdUID || s.condstore {
+	w := s.startFetch(n, e.UID).Atom("FLAGS").SP().Flags(s.flagsOf(e.UID, e.Flags))
+	if (s.cmdUID || s.condstore || s.notifyFlagChangeAsked()) && !s.uidonly {
 		w.SP().Atom("UID").SP().Number(e.UID)
 	}
 	if s.condstore {
@@ -472,8 +487,9 @@ func (s *Session) mailboxName(name string) (string, error) {
 // first CONDSTORE enabling command (RFC 7162 3.1: ENABLE, SELECT/EXAMINE
 // (CONDSTORE), STATUS HIGHESTMODSEQ, FETCH/SEARCH MODSEQ, FETCH
 // CHANGEDSINCE, STORE UNCHANGEDSINCE). When a mailbox is already selected
-// the client never saw its HIGHESTMODSEQ, so it is sent now (RFC 7162
-// 3.1.2.1: the client needs it to resynchronize later).
+// the HIGHESTMODSEQ sent at SELECT may be stale (flag changes reached the
+// client since, without their MODSEQ), so the current one is sent now
+// (RFC 7162 3.1.2.1: the client needs it to resynchronize later).
 func (s *Session) enableCondstore() {
 	if s.condstore {
 		return
