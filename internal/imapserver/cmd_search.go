@@ -66,7 +66,7 @@ func cmdSearch(s *Session, cmd *imapwire.Command) error {
 		// RFC 5267 4.2: a server that cannot keep one more search up to
 		// date says so and runs the search once.
 		if !s.addContext(cmd.Tag, cmd.UID, prog, keys, matches) {
-			s.w.Untagged().Status("OK", `NOUPDATE "`+cmd.Tag+`"`, "Too many search contexts").CRLF()
+			s.w.Untagged().Status("NO", `NOUPDATE "`+cmd.Tag+`"`, "Too many search contexts").CRLF()
 		}
 		if !ret.resultOpts() {
 			// The client needs the starting result to apply updates to.
@@ -147,7 +147,8 @@ func (s *Session) searchProgram(d *imapwire.Decoder) (*search.Program, []imapwir
 // compileSearchKeys reads the search keys up to the end of the command,
 // converts their strings from charset cs (nil: UTF-8) and compiles them;
 // the tail shared by SEARCH, SORT and THREAD. When the keys use MODSEQ it
-// enables CONDSTORE (RFC 7162 3.1).
+// enables CONDSTORE (RFC 7162 3.1); under UIDONLY a message-number key is
+// refused (uidonly.go).
 func (s *Session) compileSearchKeys(d *imapwire.Decoder, cs *string) (*search.Program, []imapwire.SearchKey, error) {
 	keys, err := d.SearchKeys()
 	if err != nil {
@@ -155,6 +156,11 @@ func (s *Session) compileSearchKeys(d *imapwire.Decoder, cs *string) (*search.Pr
 	}
 	if err := d.End(); err != nil {
 		return nil, nil, err
+	}
+	if s.uidonly && msnSearchKey(keys) {
+		// RFC 9586 3: no message numbers once UIDONLY is enabled, in
+		// search keys either; "UID set" and "$" name the same messages.
+		return nil, nil, errBad("UIDREQUIRED", "Message numbers are not allowed in search keys with UIDONLY")
 	}
 	if cs != nil {
 		if err := convertSearchKeys(keys, *cs); err != nil {
@@ -255,6 +261,9 @@ func searchReturnOpts(d *imapwire.Decoder) (*searchReturn, error) {
 			r.save = true
 		case "UPDATE":
 			r.update = true
+		case "CONTEXT":
+			// RFC 5267 4.2: a hint that the client will refine the
+			// search; servers may ignore it, and we do.
 		case "PARTIAL":
 			// RFC 9394 3.1: "PARTIAL" SP partial-range.
 			if err := d.SP(); err != nil {

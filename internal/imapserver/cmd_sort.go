@@ -8,7 +8,6 @@ import (
 	"github.com/casier/casier/internal/imapwire"
 	"github.com/casier/casier/internal/search"
 	"github.com/casier/casier/internal/search/sortthread"
-	"github.com/casier/casier/internal/store"
 )
 
 func init() {
@@ -19,11 +18,14 @@ func init() {
 }
 
 // sortCaps are the SORT and THREAD capabilities (RFC 5256 1, RFC 5957 2,
-// RFC 5267 3), listed after the others.
-var sortCaps = []string{"SORT", "SORT=DISPLAY", threadCaps[0], threadCaps[1], "ESORT"}
+// RFC 5267 3 and 4), listed after the others.
+var sortCaps = []string{"SORT", "SORT=DISPLAY", threadCaps[0], threadCaps[1], "ESORT", "CONTEXT=SORT"}
 
 // cmdSort implements SORT and UID SORT (RFC 5256 3, SORT=DISPLAY keys of
 // RFC 5957 3) and their ESORT form with RETURN options (RFC 5267 3):
+// MIN, MAX, ALL, COUNT, SAVE (RFC 5182), PARTIAL (RFC 5267 4.4, RFC 9394)
+// and UPDATE, which keeps the sorted result up to date (RFC 5267 4,
+// CONTEXT=SORT; search_context.go):
 //
 //	sort = ["UID" SP] "SORT" [SP "RETURN" SP "(" opts ")"] SP sort-criteria SP charset 1*(SP search-key)
 func cmdSort(s *Session, cmd *imapwire.Command) error {
@@ -35,9 +37,14 @@ func cmdSort(s *Session, cmd *imapwire.Command) error {
 	if err != nil {
 		return err
 	}
-	if ret != nil && (ret.partial != nil || ret.update) {
-		// CONTEXT=SORT (RFC 5267 4) and PARTIAL (RFC 9394) are not offered.
-		return errBad("", "Unsupported SORT return option")
+	if ret != nil && ret.partial != nil && ret.all {
+		// RFC 5267 4.4, RFC 9394 3.1: one PARTIAL, one ALL, or neither.
+		return errBad("", "PARTIAL and ALL cannot be used together")
+	}
+	if ret != nil && ret.update && s.contextTagInUse(cmd.Tag) {
+		// RFC 5267 4.3: UPDATE under a tag that already names a context
+		// SHALL be rejected with BAD.
+		return errBad("", "Tag "+cmd.Tag+" already names a search context")
 	}
 	crits, err := sortCriteria(d)
 	if err != nil {
@@ -51,7 +58,7 @@ func cmdSort(s *Session, cmd *imapwire.Command) error {
 	var modseqs []uint64
 	wantModSeq := err == nil && usesModSeq(keys)
 	if err == nil {
-		msgs, err = s.sortMessages(prog, keys, cmd.UID, crits, &modseqs)
+		msgs, modseqs, err = s.sortMessages(prog, keys, cmd.UID)
 	}
 	var ids []uint32
 	if err == nil {
@@ -97,6 +104,18 @@ func cmdSort(s *Session, cmd *imapwire.Command) error {
 		}
 		return w.CRLF()
 	}
+	if ret.update {
+		// RFC 5267 4.3.1: a server that cannot keep one more context
+		// says so with an untagged NO and still honours the other
+		// return options.
+		if !s.addSortContext(cmd.Tag, cmd.UID, prog, keys, crits, msgs) {
+			s.w.Untagged().Status("NO", `NOUPDATE "`+cmd.Tag+`"`, "Too many contexts").CRLF()
+		}
+		if !ret.resultOpts() {
+			// The client needs the starting result to apply updates to.
+			ret.all = true
+		}
+	}
 	if ret.save && !ret.resultOpts() {
 		return nil // RFC 5182 2.1: SAVE alone returns nothing
 	}
@@ -107,8 +126,11 @@ func cmdSort(s *Session, cmd *imapwire.Command) error {
 }
 
 // writeESort writes the ESEARCH response of an ESORT (RFC 5267 3.2): MIN
-// and MAX are the first and last messages in sort order, and ALL lists
-// the messages in sort order (no ranges, so the order is unambiguous).
+// and MAX are the first and last messages in sort order, ALL lists the
+// messages in sort order, and PARTIAL the range of positions in sort
+// order that it asks for (RFC 5267 4.4, RFC 9394 3.1; "-1" is the last
+// message in sort order). Sets are plain lists, no ranges, so the order
+// is unambiguous.
 func (s *Session) writeESort(tag string, uid bool, r *searchReturn, ids []uint32, modseqs []uint64) error {
 	w := s.w.Untagged().Atom("ESEARCH").SP().Open().Atom("TAG").SP().String(tag).Close()
 	if uid {
@@ -122,23 +144,51 @@ func (s *Session) writeESort(tag string, uid bool, r *searchReturn, ids []uint32
 			w.SP().Atom("MAX").SP().Number(ids[len(ids)-1])
 		}
 		if r.all {
-			b := make([]byte, 0, len(ids)*7)
-			for i, n := range ids {
-				if i > 0 {
-					b = append(b, ',')
-				}
-				b = strconv.AppendUint(b, uint64(n), 10)
-			}
-			w.SP().Atom("ALL").SP().Atom(string(b))
+			w.SP().Atom("ALL").SP().Atom(string(appendOrdered(make([]byte, 0, len(ids)*7), ids)))
 		}
 	}
 	if r.count {
 		w.SP().Atom("COUNT").SP().Number(uint32(len(ids)))
 	}
+	if r.partial != nil {
+		// "PARTIAL (range set)", NIL when the range names no result; sent
+		// even when nothing matched (RFC 9394 3.1).
+		w.SP().Atom("PARTIAL").SP().Open().Atom(r.partial.String()).SP()
+		if i, j := r.partial.bounds(len(ids)); i < j {
+			w.Atom(string(appendOrdered(nil, ids[i:j])))
+		} else {
+			w.Atom("NIL")
+		}
+		w.Close()
+	}
 	if modseqs != nil && len(ids) > 0 {
 		w.SP().Atom("MODSEQ").SP().Number64(esearchModSeq(r, modseqs))
 	}
 	return w.CRLF()
+}
+
+// appendOrdered appends ids to b in their order: the sequence-set of a
+// sorted result (RFC 5267 3.2), ranges only for ascending runs.
+func appendOrdered(b []byte, ids []uint32) []byte {
+	for i := 0; i < len(ids); {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		// A run of consecutive ascending numbers is written a:b, which
+		// means the same numbers in the same order under any reading;
+		// descending runs stay listed, since 5:3 is the set 3:5.
+		j := i
+		for j+1 < len(ids) && ids[j+1] == ids[j]+1 {
+			j++
+		}
+		b = strconv.AppendUint(b, uint64(ids[i]), 10)
+		if j > i {
+			b = append(b, ':')
+			b = strconv.AppendUint(b, uint64(ids[j]), 10)
+		}
+		i = j + 1
+	}
+	return b
 }
 
 // maxSortCriteria bounds the sort-criterion list.
@@ -200,57 +250,39 @@ func (s *Session) sortProgram(d *imapwire.Decoder) (*search.Program, []imapwire.
 	return s.compileSearchKeys(d, cs)
 }
 
-// sortMessages runs the search and computes the sort keys of every match
-// once, from the stored records (no body is read). The result is in
-// ascending message-number order; with modseqs non-nil it also collects
-// each message's mod-sequence, in the same order.
-func (s *Session) sortMessages(prog *search.Program, keys []imapwire.SearchKey, uid bool, crits []sortthread.Criterion, modseqs *[]uint64) ([]sortthread.Msg, error) {
-	out := []sortthread.Msg{}
+// sortMessages runs the search and returns the matches with their sort
+// and thread fields (sortFields), in ascending message-number order,
+// numbered by UID when uid. A message expunged meanwhile by another
+// session is left out. When the keys use MODSEQ it also returns each
+// message's mod-sequence, in the same order.
+func (s *Session) sortMessages(prog *search.Program, keys []imapwire.SearchKey, uid bool) ([]sortthread.Msg, []uint64, error) {
 	want := usesModSeq(keys)
-	err := s.matchedRecords(prog, keys, func(rec *store.Record, msn uint32) {
-		id := msn
-		if uid {
-			id = rec.UID
-		}
-		out = append(out, sortthread.Keys(rec, id, crits))
-		if want {
-			*modseqs = append(*modseqs, rec.ModSeq)
-		}
-	})
-	return out, err
-}
-
-// matchedRecords runs the search and calls fn with the record and message
-// number of each match, in ascending order. Records are loaded in batches;
-// a message expunged meanwhile by another session is skipped.
-func (s *Session) matchedRecords(prog *search.Program, keys []imapwire.SearchKey, fn func(rec *store.Record, msn uint32)) error {
-	matches, _, err := s.runSearch(prog, keys, false, false)
+	matches, ms, err := s.runSearch(prog, keys, false, want)
 	if err != nil {
-		return err
+		return nil, nil, err
 	}
-	sel := s.sel
-	chunk := make([]uint32, 0, fetchBatch)
-	for start := 0; start < len(matches); start += fetchBatch {
-		part := matches[start:min(start+fetchBatch, len(matches))]
-		chunk = chunk[:0]
-		for _, n := range part {
-			chunk = append(chunk, sel.uids[n-1])
+	fields, err := s.sortFields(matches)
+	if err != nil {
+		return nil, nil, err
+	}
+	out := make([]sortthread.Msg, 0, len(matches))
+	var modseqs []uint64
+	if want {
+		modseqs = make([]uint64, 0, len(matches))
+	}
+	for i, n := range matches {
+		f := fields[i]
+		if f == nil {
+			continue
 		}
-		recs, err := s.acct.Records(s.ctx, sel.mbox.ID, chunk)
-		if err != nil {
-			return errFromStore(err)
+		id := n
+		if uid {
+			id = f.UID
 		}
-		j := 0
-		for _, n := range part {
-			u := sel.uids[n-1]
-			for j < len(recs) && recs[j].UID < u {
-				j++
-			}
-			if j == len(recs) || recs[j].UID != u {
-				continue
-			}
-			fn(&recs[j], n)
+		out = append(out, sortthread.Msg{ID: id, Fields: f})
+		if want {
+			modseqs = append(modseqs, ms[i])
 		}
 	}
-	return nil
+	return out, modseqs, nil
 }

@@ -5,7 +5,6 @@ import (
 
 	"github.com/casier/casier/internal/imapwire"
 	"github.com/casier/casier/internal/search/sortthread"
-	"github.com/casier/casier/internal/store"
 )
 
 func init() {
@@ -46,14 +45,7 @@ func cmdThread(s *Session, cmd *imapwire.Command) error {
 	if err != nil {
 		return err
 	}
-	msgs := []sortthread.ThreadMsg{}
-	err = s.matchedRecords(prog, keys, func(rec *store.Record, msn uint32) {
-		id := msn
-		if cmd.UID {
-			id = rec.UID
-		}
-		msgs = append(msgs, sortthread.ThreadInfo(rec, id, refs))
-	})
+	msgs, _, err := s.sortMessages(prog, keys, cmd.UID)
 	if err != nil {
 		return err
 	}

@@ -89,7 +89,9 @@ func TestSearchContextLimit(t *testing.T) {
 		c.expectCmd(tag+" UID SEARCH RETURN (UPDATE COUNT) ALL", `* ESEARCH (TAG "`+tag+`") UID COUNT 1`, tag+" OK UID SEARCH completed")
 	}
 	c.expectCmd("t0 UID SEARCH RETURN (UPDATE COUNT) ALL", `* ESEARCH (TAG "t0") UID COUNT 1`, "t0 OK UID SEARCH completed")
-	c.expectCmd("x UID SEARCH RETURN (UPDATE COUNT) ALL", `* OK [NOUPDATE "x"] Too many search contexts`,
+	c.expectCmd("x UID SEARCH RETURN (UPDATE COUNT) ALL", `* NO [NOUPDATE "x"] Too many search contexts`,
 		`* ESEARCH (TAG "x") UID COUNT 1`, "x OK UID SEARCH completed")
 	c.expectCmd(`y CANCELUPDATE "x"`, "y BAD No search context with tag x")
+	// CONTEXT is a hint the server may ignore (RFC 5267 4.2), not an error.
+	c.expectCmd("z UID SEARCH RETURN (CONTEXT COUNT) ALL", `* ESEARCH (TAG "z") UID COUNT 1`, "z OK UID SEARCH completed")
 }

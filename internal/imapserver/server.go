@@ -88,6 +88,8 @@ type Server struct {
 	shutOnce  sync.Once
 
 	panics atomic.Int64
+
+	sortCache sortCache // SORT and THREAD keys of every session (sort_cache.go)
 }
 
 // New returns a server over st that checks passwords with a.

@@ -20,6 +20,14 @@ import (
 //	4              Jan 3 10:00       Bob <bob@x>     -      al     =?UTF-8?Q?=C3=A9t=C3=A9?=
 //	5              Jan 2 00:00       bob@x           Amy    -      (none)
 func sortFixture(t *testing.T) *rawConn {
+	_, c := sortFixtureServer(t, false)
+	return c
+}
+
+// sortFixtureServer is sortFixture that also returns the server, so the
+// test can change the mailbox as another device would; with rev2 the
+// session enables IMAP4rev2 first (no RECENT responses).
+func sortFixtureServer(t *testing.T, rev2 bool) (*testServer, *rawConn) {
 	ts := newTestServer(t)
 	msgs := []string{
 		"From: Zed <z@x.org>\nTo: bob@x.org\nSubject: Re: Banana\nDate: Wed, 3 Jan 2024 10:00:00 +0000\n\nlong body long body long body long body\n",
@@ -39,11 +47,14 @@ func sortFixture(t *testing.T) *rawConn {
 		}
 	}
 	c := ts.rawLogin(t, "alice")
+	if rev2 {
+		c.cmd("e ENABLE IMAP4rev2")
+	}
 	lines := c.cmd("s SELECT INBOX")
 	if !strings.HasPrefix(lines[len(lines)-1], "s OK") {
 		t.Fatalf("SELECT: %q", lines)
 	}
-	return c
+	return ts, c
 }
 
 func TestSortKeys(t *testing.T) {
@@ -95,7 +106,7 @@ func TestSortErrors(t *testing.T) {
 		{"(DATE) UTF-8", "BAD"},          // no search key
 		{"DATE UTF-8 ALL", "BAD"},        // not a list
 		{"(DATE) X-UNKNOWN ALL", "NO [BADCHARSET"},
-		{"RETURN (PARTIAL 1:2) (DATE) UTF-8 ALL", "BAD"},
+		{"RETURN (PARTIAL 1:2 ALL) (DATE) UTF-8 ALL", "BAD"}, // RFC 9394 3.1: one or the other
 	} {
 		tag := fmt.Sprintf("e%d", i)
 		got := c.cmd(tag + " SORT " + tc.args)
@@ -110,9 +121,9 @@ func TestESort(t *testing.T) {
 	c.expectCmd("a SORT RETURN (MIN MAX COUNT) (DATE) UTF-8 ALL",
 		`* ESEARCH (TAG "a") MIN 3 MAX 2 COUNT 5`, "a OK SORT completed")
 	c.expectCmd("b UID SORT RETURN (ALL) (REVERSE DATE) UTF-8 ALL",
-		`* ESEARCH (TAG "b") UID ALL 2,1,4,5,3`, "b OK UID SORT completed")
+		`* ESEARCH (TAG "b") UID ALL 2,1,4:5,3`, "b OK UID SORT completed")
 	c.expectCmd("c SORT RETURN () (ARRIVAL) UTF-8 ALL",
-		`* ESEARCH (TAG "c") ALL 1,2,3,4,5`, "c OK SORT completed")
+		`* ESEARCH (TAG "c") ALL 1:5`, "c OK SORT completed")
 	c.expectCmd("d SORT RETURN (MIN ALL COUNT) (DATE) UTF-8 SUBJECT nothing",
 		`* ESEARCH (TAG "d") COUNT 0`, "d OK SORT completed")
 	// RFC 5182: SAVE keeps the set, not the order.

@@ -5,7 +5,7 @@ import "slices"
 // References threads msgs (in ascending message-number order) by
 // THREAD=REFERENCES (RFC 5256 3), the algorithm of Jamie Zawinski with
 // the RFC's steps and orderings.
-func References(msgs []ThreadMsg) []*Node {
+func References(msgs []Msg) []*Node {
 	// (1) Link messages by Message-ID and references.
 	table := make(map[string]*Node, len(msgs))
 	all := make([]*Node, 0, len(msgs))

@@ -1,8 +1,10 @@
 package sortthread
 
 import (
+	"slices"
 	"testing"
 	"time"
+	"unsafe"
 
 	"github.com/casier/casier/internal/message"
 	"github.com/casier/casier/internal/store"
@@ -97,7 +99,7 @@ func rec(uid uint32, subject, from, to, cc string, date, arrival string, size in
 func sortIDs(recs []*store.Record, crits []Criterion) []uint32 {
 	msgs := make([]Msg, len(recs))
 	for i, r := range recs {
-		msgs[i] = Keys(r, uint32(i+1), crits)
+		msgs[i] = Msg{ID: uint32(i + 1), Fields: NewFields(r)}
 	}
 	Sort(msgs, crits)
 	out := make([]uint32, len(msgs))
@@ -148,12 +150,11 @@ func TestDisplayKeys(t *testing.T) {
 	r2.Parsed.Envelope.From = []message.Address{{Mailbox: "david", Host: "example.org"}}
 	r3 := rec(3, "", "", "", "", "", "2024-01-01T00:00:00Z", 1)
 	r3.Parsed.Envelope.From = []message.Address{{GroupStart: true, Mailbox: "undisclosed"}, {GroupEnd: true}, {Name: "Anne", Mailbox: "zzz", Host: "h"}}
-	m := Keys(r1, 1, []Criterion{{Key: DisplayFrom}})
-	if m.From != Fold("Émile") {
-		t.Errorf("DISPLAYFROM key %q", m.From)
+	if f := NewFields(r1); f.DisplayFrom != Fold("Émile") || f.From != "ZZ" {
+		t.Errorf("DISPLAYFROM key %q, FROM key %q", f.DisplayFrom, f.From)
 	}
-	if m := Keys(r2, 2, []Criterion{{Key: DisplayFrom}}); m.From != "DAVID@EXAMPLE.ORG" {
-		t.Errorf("DISPLAYFROM key without a name: %q", m.From)
+	if f := NewFields(r2); f.DisplayFrom != "DAVID@EXAMPLE.ORG" {
+		t.Errorf("DISPLAYFROM key without a name: %q", f.DisplayFrom)
 	}
 	got := sortIDs([]*store.Record{r1, r2, r3}, []Criterion{{Key: DisplayFrom}})
 	if !equal(got, []uint32{3, 2, 1}) {
@@ -162,6 +163,29 @@ func TestDisplayKeys(t *testing.T) {
 	got = sortIDs([]*store.Record{r1, r2, r3}, []Criterion{{Key: From}})
 	if !equal(got, []uint32{2, 1, 3}) {
 		t.Errorf("FROM order %v", got)
+	}
+	// Both in one command: each criterion reads its own key.
+	r4 := rec(4, "", "", "", "", "", "2024-01-01T00:00:00Z", 1)
+	r4.Parsed.Envelope.From = []message.Address{{Name: "Aaron", Mailbox: "zz", Host: "example.org"}}
+	got = sortIDs([]*store.Record{r1, r2, r3, r4}, []Criterion{{Key: From}, {Key: DisplayFrom}})
+	if !equal(got, []uint32{2, 4, 1, 3}) {
+		t.Errorf("FROM DISPLAYFROM order %v", got)
+	}
+}
+
+// TestFieldsKeepNoModel: the strings of a Fields are copies, so caching
+// it does not keep the record's model alive.
+func TestFieldsKeepNoModel(t *testing.T) {
+	r := rec(1, "SUBJECT", "ZED", "", "", "", "2024-01-01T00:00:00Z", 1)
+	r.Parsed.Envelope.MessageID = "<ID@X>"
+	r.Header = []byte("References: <A@B>\r\n\r\n")
+	f := NewFields(r)
+	if f.Subject != "SUBJECT" || f.From != "ZED" || f.MessageID != "ID@X" || len(f.Refs) != 1 || f.Refs[0] != "A@B" {
+		t.Fatalf("fields %+v", f)
+	}
+	if unsafe.StringData(f.Subject) == unsafe.StringData(r.Parsed.Envelope.Subject) ||
+		unsafe.StringData(f.From) == unsafe.StringData(r.Parsed.Envelope.From[0].Mailbox) {
+		t.Error("a field shares the model's string")
 	}
 }
 
@@ -191,5 +215,42 @@ func TestHeaderField(t *testing.T) {
 	h := []byte("Subject: x\r\nREFERENCES: <a@b>\r\n <c@d>\r\nReferences-X: no\r\n\r\nReferences: body\r\n")
 	if got := headerField(h, "references"); got != " <a@b> <c@d>" {
 		t.Errorf("headerField = %q", got)
+	}
+}
+
+// TestCompareAgreesWithSort: Compare orders messages as Sort does, so a
+// SORT context can insert new messages with it (RFC 5267 4.3.3): sorting
+// a mailbox in one go and building the result one message at a time by
+// binary search on Compare give the same order, ties included.
+func TestCompareAgreesWithSort(t *testing.T) {
+	crits := [][]Criterion{
+		{{Key: Date}},
+		{{Key: Subject}, {Key: Date, Reverse: true}},
+		{{Key: From, Reverse: true}},
+		{{Key: Size}, {Key: Arrival, Reverse: true}},
+	}
+	var msgs []Msg
+	for i := 0; i < 200; i++ {
+		msgs = append(msgs, Msg{ID: uint32(i + 1), Fields: &Fields{UID: uint32(10 + 3*i),
+			Sent: int64(i * 7919 % 37), Arrival: int64(i % 5), Size: int64(i * 31 % 11),
+			Subject: string(rune('A' + i%7)), From: string(rune('a' + i*13%5))}})
+	}
+	for _, cr := range crits {
+		want := slices.Clone(msgs)
+		Sort(want, cr)
+		var got []Msg
+		for i := len(msgs) - 1; i >= 0; i-- { // newest first: the worst order
+			m := msgs[i]
+			at, _ := slices.BinarySearchFunc(got, m.Fields, func(e Msg, t *Fields) int { return Compare(e.Fields, t, cr) })
+			got = slices.Insert(got, at, m)
+		}
+		for i := range want {
+			if got[i].UID != want[i].UID {
+				t.Fatalf("%v: position %d: insertion gives UID %d, Sort gives %d", cr, i+1, got[i].UID, want[i].UID)
+			}
+		}
+		if SameKeys(want[0].Fields, want[len(want)-1].Fields, cr) {
+			t.Fatalf("%v: first and last have the same keys", cr)
+		}
 	}
 }

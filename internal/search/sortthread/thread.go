@@ -5,47 +5,7 @@ import (
 	"cmp"
 	"slices"
 	"strconv"
-
-	"github.com/casier/casier/internal/store"
 )
-
-// ThreadMsg is one message as the THREAD algorithms see it (RFC 5256 3).
-type ThreadMsg struct {
-	ID         uint32 // what the response shows: message number or UID
-	Sent       int64  // sent date (RFC 5256 2.2), Unix nanoseconds
-	Subject    string // folded base subject
-	ReplyOrFwd bool   // the subject marked a reply or forward (RFC 5256 2.1)
-	MessageID  string // "" if none or invalid
-	Refs       []string
-}
-
-// ThreadInfo extracts what threading needs from a record: the base
-// subject, the sent date and, when refs is set (REFERENCES), the
-// Message-ID and the references (RFC 5256 3: the References header, or
-// when it holds no valid message id the first one of In-Reply-To).
-func ThreadInfo(rec *store.Record, id uint32, refs bool) ThreadMsg {
-	m := ThreadMsg{ID: id, Sent: SentDate(rec)}
-	if rec.Parsed == nil {
-		return m
-	}
-	env := &rec.Parsed.Envelope
-	var base string
-	base, m.ReplyOrFwd = BaseSubject(env.Subject)
-	m.Subject = Fold(base)
-	if !refs {
-		return m
-	}
-	if ids := MsgIDs(env.MessageID); len(ids) > 0 {
-		m.MessageID = ids[0]
-	}
-	m.Refs = MsgIDs(headerField(rec.Header, "references"))
-	if len(m.Refs) == 0 {
-		if ids := MsgIDs(env.InReplyTo); len(ids) > 0 {
-			m.Refs = ids[:1]
-		}
-	}
-	return m
-}
 
 // maxRefs bounds the references taken from one message, so that a
 // hostile header cannot make threading slow.
@@ -144,7 +104,7 @@ type Node struct {
 	ID       uint32
 	Children []*Node
 
-	msg      *ThreadMsg
+	msg      *Msg
 	seq      int // input position: the sequence-number tie-break
 	parent   *Node
 	removed  bool
@@ -156,7 +116,7 @@ type Node struct {
 // subject; in each group, ordered by sent date, the first message is the
 // parent of all the others; groups are ordered by the sent date of their
 // first message. Ties on dates go by message number.
-func OrderedSubject(msgs []ThreadMsg) []*Node {
+func OrderedSubject(msgs []Msg) []*Node {
 	idx := make([]int, len(msgs))
 	for i := range idx {
 		idx[i] = i

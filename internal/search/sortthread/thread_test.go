@@ -2,13 +2,13 @@ package sortthread
 
 import "testing"
 
-func tm(id uint32, sent int64, subject, msgID string, refs ...string) ThreadMsg {
+func tm(id uint32, sent int64, subject, msgID string, refs ...string) Msg {
 	base, reply := BaseSubject(subject)
-	return ThreadMsg{ID: id, Sent: sent, Subject: Fold(base), ReplyOrFwd: reply, MessageID: msgID, Refs: refs}
+	return Msg{ID: id, Fields: &Fields{UID: id, Sent: sent, Subject: Fold(base), ReplyOrFwd: reply, MessageID: msgID, Refs: refs}}
 }
 
 func TestOrderedSubject(t *testing.T) {
-	msgs := []ThreadMsg{
+	msgs := []Msg{
 		tm(1, 50, "beta", ""),
 		tm(2, 10, "Alpha", ""),
 		tm(3, 30, "Re: alpha", ""),
@@ -30,7 +30,7 @@ func TestOrderedSubject(t *testing.T) {
 }
 
 func TestReferences(t *testing.T) {
-	msgs := []ThreadMsg{
+	msgs := []Msg{
 		tm(1, 10, "hello", "a"),
 		tm(2, 20, "Re: hello", "b", "a"),
 		tm(3, 30, "Re: hello", "c", "a", "b"),
@@ -49,7 +49,7 @@ func TestReferences(t *testing.T) {
 
 func TestReferencesSubjectDummy(t *testing.T) {
 	// Two unrelated non-replies with one subject go under a new dummy.
-	msgs := []ThreadMsg{
+	msgs := []Msg{
 		tm(1, 20, "topic", "a"),
 		tm(2, 10, "Topic", "b"),
 		tm(3, 30, "Re: topic", "c", "a"),
@@ -64,7 +64,7 @@ func TestReferencesSubjectDummy(t *testing.T) {
 }
 
 func TestReferencesLoopsAndDuplicates(t *testing.T) {
-	msgs := []ThreadMsg{
+	msgs := []Msg{
 		tm(1, 10, "s1", "a", "b"),
 		tm(2, 20, "s2", "b", "a"), // would make a loop: ignored
 		tm(3, 30, "s3", "a"),      // duplicate Message-ID: unique
@@ -81,7 +81,7 @@ func TestReferencesLoopsAndDuplicates(t *testing.T) {
 func TestReferencesTruncated(t *testing.T) {
 	// 3 is first seen as a reference of 4 under 1's thread via b; its
 	// own References then move it under 2 (step 1C).
-	msgs := []ThreadMsg{
+	msgs := []Msg{
 		tm(1, 10, "x", "a"),
 		tm(2, 20, "y", "b"),
 		tm(4, 40, "x", "d", "a", "c"),
