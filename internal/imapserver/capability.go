@@ -17,10 +17,10 @@ var authedCaps = []string{
 // SEARCHRES (RFC 5182) is part of IMAP4rev2 (RFC 9051 6.4.4.1) and is
 // offered to IMAP4rev1 clients too. OBJECTID (RFC 8474), SAVEDATE (RFC
 // 8514), REPLACE (RFC 8508), CATENATE (RFC 4469, catenate.go), URLAUTH
-// (RFC 4467, cmd_urlauth.go).
-var authedCapsTail = []string{"UTF8=ACCEPT", "MULTIAPPEND", "CATENATE", "URLAUTH", "BINARY", "PREVIEW", "ESEARCH", "SEARCHRES",
+// (RFC 4467, cmd_urlauth.go; URLAUTH=BINARY: RFC 5524).
+var authedCapsTail = []string{"UTF8=ACCEPT", "MULTIAPPEND", "CATENATE", "URLAUTH", "URLAUTH=BINARY", "BINARY", "PREVIEW", "ESEARCH", "SEARCHRES",
 	"PARTIAL", "CONTEXT=SEARCH", "MULTISEARCH", "INPROGRESS", // RFC 9394, 5267, 7377, 9585: search_context.go, cmd_esearch.go
-	"OBJECTID", "SAVEDATE", "REPLACE", "NOTIFY"}
+	"OBJECTID", "SAVEDATE", "REPLACE", "NOTIFY", "UIDONLY"} // UIDONLY: RFC 9586, uidonly.go
 
 // capabilities is the list CAPABILITY returns in the session's state (RFC
 // 9051 6.1.1). It never depends on ENABLE (RFC 9051 6.3.1).

@@ -4,6 +4,8 @@ import (
 	"errors"
 	"io"
 	"math"
+	"net"
+	"net/netip"
 	"strconv"
 	"strings"
 
@@ -146,6 +148,29 @@ func badURL(raw, text string) error {
 	return errNo("BADURL "+b.String(), text)
 }
 
+// namesThisServer reports whether host, the host of an absolute IMAP URL,
+// names this server: the configured hostname, "localhost", or the address
+// the client connected to (a client that reached us by IP address builds
+// its URLs with that address, as imaptest does).
+func (s *Session) namesThisServer(host string) bool {
+	h := s.srv.cfg.Hostname
+	if h == "" || strings.EqualFold(host, h) || strings.EqualFold(host, "localhost") {
+		return true
+	}
+	if hh, _, err := net.SplitHostPort(host); err == nil {
+		host = hh
+	}
+	host = strings.TrimSuffix(strings.TrimPrefix(host, "["), "]")
+	ip, err := netip.ParseAddr(host)
+	if err != nil || s.rawConn == nil {
+		return false
+	}
+	if ap, err := netip.ParseAddrPort(s.rawConn.LocalAddr().String()); err == nil {
+		return ap.Addr().Unmap() == ip.Unmap()
+	}
+	return false
+}
+
 // parseURL parses an IMAP URL of a CATENATE or URLFETCH. A relative URL
 // (only where relative is true: CATENATE) is resolved against the
 // session's user on this server and, when it names no mailbox, the
@@ -156,7 +181,7 @@ func (s *Session) parseURL(raw string, relative bool) (*imapurl.URL, error) {
 	if err != nil {
 		return nil, badURL(raw, "Invalid IMAP URL")
 	}
-	if h := s.srv.cfg.Hostname; u.Absolute && h != "" && !strings.EqualFold(u.Host, h) {
+	if u.Absolute && !s.namesThisServer(u.Host) {
 		return nil, badURL(raw, "URL names another server")
 	}
 	if !u.Absolute {
@@ -197,63 +222,92 @@ func (s *Session) openURL(raw string, u *imapurl.URL) (io.Reader, int64, io.Clos
 	return s.readURL(acct, raw, u)
 }
 
-// readURL returns the bytes u names in acct.
-func (s *Session) readURL(acct store.Account, raw string, u *imapurl.URL) (io.Reader, int64, io.Closer, error) {
+// urlTarget is what a message URL names: a message of some account, its
+// body open, and the section and partial of the URL.
+type urlTarget struct {
+	src     *msgSource
+	sec     *imapwire.Section
+	partial *imapurl.Partial
+}
+
+// openURLTarget finds the message u names in acct and opens its body;
+// the caller closes the target. Every failure is BADURL.
+func (s *Session) openURLTarget(acct store.Account, raw string, u *imapurl.URL) (*urlTarget, error) {
 	name, err := s.mailboxName(u.Mailbox)
 	if err != nil {
-		return nil, 0, nil, badURL(raw, "Invalid mailbox name in URL")
+		return nil, badURL(raw, "Invalid mailbox name in URL")
 	}
 	mb, err := acct.Mailbox(s.ctx, name)
 	if err != nil {
 		if errors.Is(err, store.ErrNoMailbox) || errors.Is(err, store.ErrNotFound) {
-			return nil, 0, nil, badURL(raw, "No such mailbox")
+			return nil, badURL(raw, "No such mailbox")
 		}
-		return nil, 0, nil, errInternal(err)
+		return nil, errInternal(err)
 	}
 	if u.UIDValidity != 0 && u.UIDValidity != mb.UIDValidity {
-		return nil, 0, nil, badURL(raw, "UIDVALIDITY mismatch")
+		return nil, badURL(raw, "UIDVALIDITY mismatch")
 	}
 	sec, err := imapwire.ParseSection(u.Section)
 	if err != nil {
-		return nil, 0, nil, badURL(raw, "Invalid section in URL")
+		return nil, badURL(raw, "Invalid section in URL")
 	}
 	recs, err := acct.Records(s.ctx, mb.ID, []uint32{u.UID})
 	if err != nil {
-		return nil, 0, nil, errInternal(err)
+		return nil, errInternal(err)
 	}
 	if len(recs) == 0 {
-		return nil, 0, nil, badURL(raw, "No such message")
+		return nil, badURL(raw, "No such message")
 	}
 	if len(sec.Path) > 0 && (recs[0].Parsed == nil || recs[0].Parsed.FindPart(sec.Path) == nil) {
-		return nil, 0, nil, badURL(raw, "No such message part")
+		return nil, badURL(raw, "No such message part")
 	}
 	body, err := acct.OpenBody(s.ctx, recs[0].MessageID)
 	if err != nil {
-		return nil, 0, nil, errInternal(err)
+		return nil, errInternal(err)
 	}
 	// The body is opened here so that msgSource reads from the account
 	// that owns it, which may not be the session's.
-	src := &msgSource{s: s, rec: &recs[0], body: body}
-	v, err := src.section(sec)
+	return &urlTarget{src: &msgSource{s: s, rec: &recs[0], body: body}, sec: sec, partial: u.Partial}, nil
+}
+
+func (t *urlTarget) close() { t.src.close() }
+
+// urlPartial is the PARTIAL of a URL (RFC 5092 6: offset and length; no
+// length means to the end) as a FETCH partial.
+func urlPartial(p *imapurl.Partial) *imapwire.Partial {
+	if p == nil {
+		return nil
+	}
+	count := uint32(math.MaxUint32)
+	if p.Length != 0 {
+		count = p.Length
+	}
+	return &imapwire.Partial{Offset: p.Offset, Count: count}
+}
+
+// readURL returns the bytes u names in acct, as stored (the section's
+// bytes, PARTIAL applied), their size and what to close once they are
+// read.
+func (s *Session) readURL(acct store.Account, raw string, u *imapurl.URL) (io.Reader, int64, io.Closer, error) {
+	t, err := s.openURLTarget(acct, raw, u)
 	if err != nil {
-		body.Close()
+		return nil, 0, nil, err
+	}
+	v, err := t.src.section(t.sec)
+	if err != nil {
+		t.close()
 		return nil, 0, nil, errInternal(err)
 	}
-	if p := u.Partial; p != nil {
-		count := uint32(math.MaxUint32)
-		if p.Length != 0 {
-			count = p.Length
-		}
-		v = v.applyPartial(&imapwire.Partial{Offset: p.Offset, Count: count})
-	}
+	v = v.applyPartial(urlPartial(t.partial))
+	body := t.src.body
 	switch v.kind {
 	case valRange:
 		return io.NewSectionReader(body, v.off, v.n), v.n, body, nil
 	case valBytes:
-		body.Close()
+		t.close()
 		return strings.NewReader(string(v.data)), int64(len(v.data)), nil, nil
 	}
-	body.Close()
+	t.close()
 	return strings.NewReader(""), 0, nil, nil
 }
 

@@ -2,7 +2,6 @@ package imapserver
 
 import (
 	"errors"
-	"io"
 	"strconv"
 
 	"github.com/casier/casier/internal/imapwire"
@@ -20,6 +19,12 @@ func init() {
 //
 //	replace     = "REPLACE" SP seq-number SP mailbox append-message
 //	uid-replace = "UID" SP replace   ; seq-number is then a UID
+//
+// append-message is APPEND's, so it may carry CATENATE (RFC 4469) as in
+// APPEND: every part is resolved before the store is touched, so
+// a URL may name the very message being replaced (its bytes are read into
+// the new message before the old one goes), and a BADURL or TOOBIG leaves
+// the old message in place.
 //
 // The new message is appended to the named mailbox and the old one
 // removed from the selected mailbox in one store transaction
@@ -49,7 +54,10 @@ func cmdReplace(s *Session, cmd *imapwire.Command) error {
 	if err != nil {
 		return err
 	}
-	m, err := parseAppendMessage(d)
+	m, err := parseAppendMsg(d, true)
+	if m.cat != nil {
+		defer m.cat.close()
+	}
 	if err != nil {
 		return err
 	}
@@ -78,14 +86,20 @@ func cmdReplace(s *Session, cmd *imapwire.Command) error {
 		// As APPEND: [TRYCREATE] when the target does not exist.
 		return errFromStoreTarget(err)
 	}
-	if m.utf8 && !s.utf8 {
+	limit := s.srv.cfg.MaxMessageSize
+	switch {
+	case m.cat != nil:
+		// RFC 4469 5: every URL resolved and the total size checked
+		// before anything is stored.
+		if err := s.resolveCatenate(m.cat, limit); err != nil {
+			return err
+		}
+	case m.utf8 && !s.utf8:
 		// RFC 6855 4: the UTF8 data item needs ENABLE UTF8=ACCEPT.
 		return errNo("", "UTF8 requires ENABLE UTF8=ACCEPT")
-	}
-	if m.lit.Size == 0 {
+	case m.lit.Size == 0:
 		return errNo("", "Cannot store an empty message")
-	}
-	if limit := s.srv.cfg.MaxMessageSize; limit > 0 && m.lit.Size > limit {
+	case limit > 0 && m.lit.Size > limit:
 		// RFC 7889 4 applies to the message of REPLACE as to APPEND.
 		return errNo("TOOBIG", "Message is larger than APPENDLIMIT="+strconv.FormatInt(limit, 10))
 	}
@@ -115,35 +129,15 @@ func cmdReplace(s *Session, cmd *imapwire.Command) error {
 	return nil
 }
 
-// replaceOne runs the store's Replace with the message's literal,
-// filtering 8-bit header bytes as APPEND does without UTF8=ACCEPT.
+// replaceOne runs the store's Replace with the message's literal or its
+// resolved catenation, filtering 8-bit header bytes as APPEND does
+// without UTF8=ACCEPT.
 func (s *Session) replaceOne(uid uint32, dst store.MailboxID, m appendMsg) (store.AppendResult, error) {
-	rc, err := m.lit.Open()
-	if err != nil {
-		return store.AppendResult{}, errInternal(err)
-	}
-	defer rc.Close()
-	var body io.Reader = rc
-	var chk *headerCheck
-	if !s.utf8 {
-		// RFC 6855 3: 8-bit header fields need UTF8=ACCEPT.
-		chk = &headerCheck{r: rc}
-		body = chk
-	}
-	res, err := s.acct.Replace(s.ctx, s.sel.mbox.ID, uid, dst, store.AppendRequest{
-		Body:         body,
-		Size:         m.lit.Size,
-		Flags:        m.flags,
-		InternalDate: m.date,
+	res, err := s.storeMessage(m, func(req store.AppendRequest) (store.AppendResult, error) {
+		return s.acct.Replace(s.ctx, s.sel.mbox.ID, uid, dst, req)
 	})
-	if err != nil {
-		if chk != nil && chk.bad {
-			return res, errNo("", "Message has 8-bit header fields; ENABLE UTF8=ACCEPT first")
-		}
-		if errors.Is(err, store.ErrNotFound) {
-			return res, err
-		}
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
 		return res, errFromStoreTarget(err)
 	}
-	return res, nil
+	return res, err
 }

@@ -59,6 +59,11 @@ func (s *Session) selectMailbox(cmd *imapwire.Command, readOnly bool) error {
 	if err != nil {
 		return errFromStore(err)
 	}
+	if !mb.Selectable() {
+		// RFC 9051 7.3.1: a \Noselect name (the label root) cannot be
+		// selected; NO [CANNOT] (RFC 5530) since it never can.
+		return errFromStore(store.ErrNoSelect)
+	}
 	if params.condstore {
 		// RFC 7162 3.1.8: SELECT/EXAMINE (CONDSTORE) enables CONDSTORE;
 		// s.sel is nil here, so no extra HIGHESTMODSEQ response.
@@ -123,19 +128,22 @@ func (s *Session) selectMailbox(cmd *imapwire.Command, readOnly bool) error {
 	if !s.rev2 {
 		// IMAP4rev1 only: RFC 9051 removed RECENT and [UNSEEN].
 		s.w.Untagged().Number(s.recentCount()).SP().Atom("RECENT").CRLF()
-		if unseen > 0 {
+		if unseen > 0 && !s.uidonly { // a message number: none under UIDONLY (RFC 9586 3)
 			s.w.Untagged().Status("OK", "UNSEEN "+u32str(unseen), "First unseen.").CRLF()
 		}
 	}
 	s.w.Untagged().Status("OK", "UIDVALIDITY "+u32str(sel.mbox.UIDValidity), "UIDs valid").CRLF()
 	s.w.Untagged().Status("OK", "UIDNEXT "+u32str(uidNext), "Predicted next UID").CRLF()
-	if s.condstore {
-		// RFC 7162 3.1.2.1. NOMODSEQ (3.1.2.2) is never sent: every
-		// mailbox has mod-sequences.
-		s.w.Untagged().Status("OK", "HIGHESTMODSEQ "+strconv.FormatUint(sel.modseq, 10), "Highest").CRLF()
-	}
+	// RFC 7162 3.1.2.1: a server that stores mod-sequences for the
+	// mailbox MUST send HIGHESTMODSEQ "with every successful SELECT or
+	// EXAMINE command", whether or not the client has issued a CONDSTORE
+	// enabling command (those govern MODSEQ in FETCH responses, 3.1);
+	// clients ignore a response code they do not know (RFC 9051 7.1).
+	// NOMODSEQ (3.1.2.2) is never sent: every mailbox has mod-sequences.
+	s.w.Untagged().Status("OK", "HIGHESTMODSEQ "+strconv.FormatUint(sel.modseq, 10), "Highest").CRLF()
 	// RFC 8474 4.3: the MAILBOXID of the selected mailbox.
 	s.w.Untagged().Status("OK", "MAILBOXID ("+mailboxObjectID(sel.mbox.ID)+")", "Ok").CRLF()
+	s.writeURLMech() // RFC 4467 (cmd_urlauth.go)
 	if s.rev2 {
 		// RFC 9051 6.3.2: a LIST response with accurate attributes.
 		w := s.w.Untagged().Atom("LIST").SP().Open()
@@ -351,7 +359,7 @@ func (s *Session) parseQresyncParam(d *imapwire.Decoder, p *selectParams) error 
 		case 3:
 			if d.Peek() == '(' {
 				n++
-				return parseSeqMatch(d, p)
+				return s.parseSeqMatch(d, p)
 			}
 			set, err := d.SeqSet()
 			if err != nil {
@@ -362,7 +370,7 @@ func (s *Session) parseQresyncParam(d *imapwire.Decoder, p *selectParams) error 
 			}
 			p.known = set
 		case 4:
-			return parseSeqMatch(d, p)
+			return s.parseSeqMatch(d, p)
 		default:
 			return errBad("", "Too many QRESYNC arguments")
 		}
@@ -372,9 +380,14 @@ func (s *Session) parseQresyncParam(d *imapwire.Decoder, p *selectParams) error 
 
 // parseSeqMatch reads seq-match-data; both sets must name as many messages
 // (RFC 7162 3.2.5: the n-th number pairs with the n-th UID).
-func parseSeqMatch(d *imapwire.Decoder, p *selectParams) error {
+func (s *Session) parseSeqMatch(d *imapwire.Decoder, p *selectParams) error {
 	if d.Peek() != '(' {
 		return errBad("", "Expected seq-match-data")
+	}
+	if s.uidonly {
+		// Its first set is message numbers, which a UIDONLY client
+		// may not send (RFC 9586 3); known-uids does the same job.
+		return errBad("UIDREQUIRED", "seq-match-data holds message numbers, not allowed with UIDONLY")
 	}
 	var sets []imapwire.SeqSet
 	err := d.List(func() error {
@@ -475,9 +488,11 @@ func (s *Session) qresyncSelect(p *selectParams) error {
 		if n == 0 {
 			continue
 		}
-		s.w.Untagged().Number(n).SP().Atom("FETCH").SP().Open().
-			Atom("UID").SP().Number(e.UID).SP().
-			Atom("FLAGS").SP().Flags(s.flagsOf(e.UID, e.Flags)).SP().
+		w := s.startFetch(n, e.UID) // UIDFETCH under UIDONLY, which carries the UID
+		if !s.uidonly {
+			w.Atom("UID").SP().Number(e.UID).SP()
+		}
+		w.Atom("FLAGS").SP().Flags(s.flagsOf(e.UID, e.Flags)).SP().
 			Atom("MODSEQ").SP().Open().Number64(e.ModSeq).Close().Close().CRLF()
 	}
 	return nil

@@ -36,7 +36,7 @@ func TestSelectRev1(t *testing.T) {
 		"* 3 RECENT",
 		"* OK [UNSEEN 2] First unseen.",
 		"* OK [UIDVALIDITY "+v+"] UIDs valid",
-		"* OK [UIDNEXT 4] Predicted next UID", "* OK [MAILBOXID (F1)] Ok",
+		"* OK [UIDNEXT 4] Predicted next UID", highestModSeqLine(t, ts, "alice", "INBOX"), "* OK [MAILBOXID (F1)] Ok", "* OK [URLMECH INTERNAL] Ok",
 		"a OK [READ-WRITE] SELECT completed")
 	// \Recent belongs to the first session: a second one sees none, and
 	// EXAMINE never claims it.
@@ -48,7 +48,7 @@ func TestSelectRev1(t *testing.T) {
 		"* 0 RECENT",
 		"* OK [UNSEEN 2] First unseen.",
 		"* OK [UIDVALIDITY "+v+"] UIDs valid",
-		"* OK [UIDNEXT 4] Predicted next UID", "* OK [MAILBOXID (F1)] Ok",
+		"* OK [UIDNEXT 4] Predicted next UID", highestModSeqLine(t, ts, "alice", "INBOX"), "* OK [MAILBOXID (F1)] Ok", "* OK [URLMECH INTERNAL] Ok",
 		"a OK [READ-ONLY] EXAMINE completed")
 	// Switching mailboxes: [CLOSED] first (RFC 9051 6.3.2).
 	c2.expectCmd("b SELECT Sent",
@@ -58,7 +58,7 @@ func TestSelectRev1(t *testing.T) {
 		"* 0 EXISTS",
 		"* 0 RECENT",
 		"* OK [UIDVALIDITY "+u32str(ts.mailbox(t, "alice", "Sent").UIDValidity)+"] UIDs valid",
-		"* OK [UIDNEXT 1] Predicted next UID", "* OK [MAILBOXID (F2)] Ok",
+		"* OK [UIDNEXT 1] Predicted next UID", highestModSeqLine(t, ts, "alice", "Sent"), "* OK [MAILBOXID (F2)] Ok", "* OK [URLMECH INTERNAL] Ok",
 		"b OK [READ-WRITE] SELECT completed")
 }
 
@@ -76,7 +76,7 @@ func TestExamineShowsRecent(t *testing.T) {
 		"* 3 RECENT",
 		"* OK [UNSEEN 2] First unseen.",
 		"* OK [UIDVALIDITY "+v+"] UIDs valid",
-		"* OK [UIDNEXT 4] Predicted next UID", "* OK [MAILBOXID (F1)] Ok",
+		"* OK [UIDNEXT 4] Predicted next UID", highestModSeqLine(t, ts, "alice", "INBOX"), "* OK [MAILBOXID (F1)] Ok", "* OK [URLMECH INTERNAL] Ok",
 		"a OK [READ-ONLY] EXAMINE completed")
 	c.expectCmd("b FETCH 2 FLAGS", `* 2 FETCH (FLAGS (\Recent))`, "b OK FETCH completed")
 	c.expectCmd("c CLOSE", "c OK CLOSE completed")
@@ -104,7 +104,7 @@ func TestSelectRev2(t *testing.T) {
 		fixturePermFlags,
 		"* 3 EXISTS",
 		"* OK [UIDVALIDITY "+v+"] UIDs valid",
-		"* OK [UIDNEXT 4] Predicted next UID", "* OK [MAILBOXID (F1)] Ok",
+		"* OK [UIDNEXT 4] Predicted next UID", highestModSeqLine(t, ts, "alice", "INBOX"), "* OK [MAILBOXID (F1)] Ok", "* OK [URLMECH INTERNAL] Ok",
 		`* LIST (\HasNoChildren) "/" INBOX`,
 		"a OK [READ-WRITE] SELECT completed")
 	c.expectCmd("b EXAMINE Sent",
@@ -113,7 +113,7 @@ func TestSelectRev2(t *testing.T) {
 		"* OK [PERMANENTFLAGS ()] No permanent flags permitted",
 		"* 0 EXISTS",
 		"* OK [UIDVALIDITY "+u32str(ts.mailbox(t, "alice", "Sent").UIDValidity)+"] UIDs valid",
-		"* OK [UIDNEXT 1] Predicted next UID", "* OK [MAILBOXID (F2)] Ok",
+		"* OK [UIDNEXT 1] Predicted next UID", highestModSeqLine(t, ts, "alice", "Sent"), "* OK [MAILBOXID (F2)] Ok", "* OK [URLMECH INTERNAL] Ok",
 		`* LIST (\HasChildren \Sent) "/" "Sent"`,
 		"b OK [READ-ONLY] EXAMINE completed")
 	// rev2 has no \Recent: a rev1 session still finds the messages recent.

@@ -1,22 +1,28 @@
 package imapserver
 
 import (
+	"bytes"
 	"crypto/hmac"
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/hex"
 	"errors"
+	"slices"
 	"strings"
 	"time"
 
 	"github.com/casier/casier/internal/imapurl"
 	"github.com/casier/casier/internal/imapwire"
+	"github.com/casier/casier/internal/message"
 	"github.com/casier/casier/internal/store"
 )
 
 // URLAUTH (RFC 4467): GENURLAUTH signs an IMAP URL rump, URLFETCH returns
 // what authorized URLs name (to any session their access identifier
-// admits, another user's too), RESETKEY invalidates them.
+// admits, another user's too), RESETKEY invalidates them. URLAUTH=BINARY
+// (RFC 5524) extends URLFETCH with the decoded content and the body
+// structure of the part; SELECT and EXAMINE announce the mechanisms
+// (URLMECH, writeURLMech).
 //
 // The one mechanism is INTERNAL (RFC 4467 7): the token is the hex
 // HMAC-SHA256 of the URL rump (the URL up to the end of the access
@@ -98,7 +104,7 @@ func cmdGenURLAuth(s *Session, cmd *imapwire.Command) error {
 			// RFC 4467 6.1: a user authorizes URLs to its own mail only.
 			return badURL(r.rump, "URL names another user")
 		}
-		if h := s.srv.cfg.Hostname; h != "" && !strings.EqualFold(u.Host, h) {
+		if !s.namesThisServer(u.Host) {
 			return badURL(r.rump, "URL names another server")
 		}
 		if !u.Expire.IsZero() && !time.Now().Before(u.Expire) {
@@ -166,7 +172,7 @@ func (s *Session) checkURLAuth(raw string, u *imapurl.URL) (store.Account, error
 	default:
 		return nil, refused
 	}
-	if h := s.srv.cfg.Hostname; h != "" && !strings.EqualFold(u.Host, h) {
+	if !s.namesThisServer(u.Host) {
 		return nil, refused
 	}
 	ks, err := s.urlauthKeys()
@@ -204,25 +210,41 @@ func (s *Session) checkURLAuth(raw string, u *imapurl.URL) (store.Account, error
 	return acct, nil
 }
 
-// cmdURLFetch: RFC 4467 6.2.
+// urlFetchArg is one URL of URLFETCH with the metadata items asked for in
+// the extended form of RFC 5524 3.1, in the order given.
+type urlFetchArg struct {
+	url   string
+	items []string // BODYPARTSTRUCTURE, BINARY, BODY; none: the RFC 4467 form
+}
+
+// cmdURLFetch: RFC 4467 6.2, extended by RFC 5524 3 (URLAUTH=BINARY).
 //
-//	urlfetch      = "URLFETCH" 1*(SP url-full)
-//	urlfetch-data = "*" SP "URLFETCH" 1*(SP url-full SP nstring)
+//	urlfetch         = "URLFETCH" 1*(SP url-fetch-arg)
+//	url-fetch-arg    = url-full / "(" url-full *(SP url-fetch-param) ")"
+//	url-fetch-param  = "BODY" / "BINARY" / "BODYPARTSTRUCTURE" / atom
+//
+//	urlfetch-data    = "*" SP "URLFETCH" 1*(SP (urldata-simple / urldata-ext))
+//	urldata-simple   = url-full SP nstring        ; NIL: the URL failed
+//	urldata-ext      = url-full 1*(SP "(" url-metadata-el ")")
+//	url-metadata-el  = "BODYPARTSTRUCTURE" SP body
+//	                 / "BINARY" SP (nstring / literal8)
+//	                 / "BODY" SP nstring
 //
 // A URL that is invalid, not authorized for this session or names nothing
-// gets NIL; the command still succeeds.
+// gets NIL; the command still succeeds. A URL in parentheses without
+// parameters is answered as a bare one (RFC 5524 3).
 func cmdURLFetch(s *Session, cmd *imapwire.Command) error {
 	d := cmd.Args()
-	var urls []string
+	var args []urlFetchArg
 	for {
 		if err := d.SP(); err != nil {
 			return err
 		}
-		u, err := d.AString()
+		a, err := parseURLFetchArg(d)
 		if err != nil {
 			return err
 		}
-		urls = append(urls, u)
+		args = append(args, a)
 		if !d.More() {
 			break
 		}
@@ -231,33 +253,273 @@ func cmdURLFetch(s *Session, cmd *imapwire.Command) error {
 		return err
 	}
 	s.w.Untagged().Atom("URLFETCH")
-	for _, raw := range urls {
-		s.w.SP().String(raw).SP()
-		u, err := imapurl.Parse(raw)
-		if err != nil || !u.HasURLAuth() {
-			s.w.Atom("NIL")
+	for _, a := range args {
+		s.w.SP().String(a.url)
+		t := s.urlFetchTarget(a.url)
+		if t == nil {
+			s.w.SP().Atom("NIL")
 			continue
 		}
-		acct, err := s.checkURLAuth(raw, u)
-		if err != nil {
-			s.w.Atom("NIL")
-			continue
-		}
-		r, n, closer, err := s.readURL(acct, raw, u)
-		if err != nil {
-			s.w.Atom("NIL")
-			continue
-		}
-		if n == 0 {
-			s.w.String("")
+		if len(a.items) == 0 {
+			s.writeURLData(t)
 		} else {
-			s.w.LiteralFrom(r, n)
+			s.writeURLMetadata(t, a.items)
 		}
-		if closer != nil {
-			closer.Close()
-		}
+		t.close()
 	}
 	return s.w.CRLF()
+}
+
+// parseURLFetchArg reads one url-fetch-arg. Unknown parameters, a
+// parameter given twice, and BINARY with BODY are BAD (RFC 5524 3.1:
+// "Metadata items MUST NOT appear more than once per URL requested, and
+// clients MUST NOT request both BINARY and BODY").
+func parseURLFetchArg(d *imapwire.Decoder) (urlFetchArg, error) {
+	var a urlFetchArg
+	if d.Peek() != '(' {
+		u, err := d.AString()
+		a.url = u
+		return a, err
+	}
+	first := true
+	err := d.List(func() error {
+		if first {
+			first = false
+			u, err := d.AString()
+			a.url = u
+			return err
+		}
+		p, err := d.Atom()
+		if err != nil {
+			return err
+		}
+		p = strings.ToUpper(p)
+		switch {
+		case p != "BODYPARTSTRUCTURE" && p != "BINARY" && p != "BODY":
+			return errBad("", "Unknown URLFETCH parameter "+p)
+		case slices.Contains(a.items, p):
+			return errBad("", "URLFETCH parameter "+p+" given twice")
+		}
+		a.items = append(a.items, p)
+		return nil
+	})
+	if err != nil {
+		return a, err
+	}
+	if first {
+		return a, errBad("", "Expected a URL in parentheses")
+	}
+	if slices.Contains(a.items, "BINARY") && slices.Contains(a.items, "BODY") {
+		return a, errBad("", "URLFETCH takes BINARY or BODY, not both")
+	}
+	return a, nil
+}
+
+// urlFetchTarget checks an authorized URL and opens what it names; nil
+// when it fails, for any reason (RFC 4467 6.2: NIL).
+func (s *Session) urlFetchTarget(raw string) *urlTarget {
+	u, err := imapurl.Parse(raw)
+	if err != nil || !u.HasURLAuth() || u.UID == 0 {
+		return nil
+	}
+	acct, err := s.checkURLAuth(raw, u)
+	if err != nil {
+		return nil
+	}
+	t, err := s.openURLTarget(acct, raw, u)
+	if err != nil {
+		return nil
+	}
+	return t
+}
+
+// writeURLData writes urldata-simple: SP and the section's bytes as
+// stored, PARTIAL applied (RFC 4467 6.2).
+func (s *Session) writeURLData(t *urlTarget) {
+	v, err := t.src.section(t.sec)
+	if err != nil {
+		s.srv.log.Warn("imap URLFETCH", "user", s.user.Name, "err", err)
+		s.w.SP().Atom("NIL")
+		return
+	}
+	s.w.SP()
+	t.src.writeValue(s.w, v.applyPartial(urlPartial(t.partial)))
+}
+
+// writeURLMetadata writes urldata-ext: one "(item value)" per item asked
+// for, in the order asked (RFC 5524 3.2).
+//
+//   - BODY: the bytes as stored, the same as the RFC 4467 form.
+//   - BINARY: the content with its Content-Transfer-Encoding undone, then
+//     PARTIAL applied; a literal8 when it holds NUL, NIL when the encoding
+//     is unknown. Decoded is a MIME part named by the URL (its number, or
+//     TEXT of a message: the body of its root part); the whole message
+//     and header sections have no transfer encoding and come as stored.
+//   - BODYPARTSTRUCTURE: the BODYSTRUCTURE of that part. When BINARY is
+//     asked too and undid an encoding, the structure describes what
+//     BINARY returned: encoding BINARY, the decoded size and lines (the
+//     RFC 5524 4 example: ("IMAGE" "PNG" ... "BINARY" 123) before
+//     ~{123}). A header section is no MIME part and has no structure:
+//     such a URL with BODYPARTSTRUCTURE fails as a whole (NIL, as
+//     url-meta-bodystruct allows no NIL).
+func (s *Session) writeURLMetadata(t *urlTarget, items []string) {
+	part := t.part()
+	if part == nil && slices.Contains(items, "BODYPARTSTRUCTURE") {
+		s.w.SP().Atom("NIL")
+		return
+	}
+	var decoded []byte
+	decodedOK, undone := false, false
+	if slices.Contains(items, "BINARY") {
+		b, u, err := t.binary(part)
+		switch {
+		case err == nil:
+			decoded, decodedOK, undone = b, true, u
+		case errors.Is(err, errUnknownCTE):
+		default:
+			s.srv.log.Warn("imap URLFETCH BINARY", "user", s.user.Name, "err", err)
+		}
+	}
+	var raw sectionValue
+	if slices.Contains(items, "BODY") {
+		v, err := t.src.section(t.sec)
+		if err != nil {
+			s.srv.log.Warn("imap URLFETCH", "user", s.user.Name, "err", err)
+			s.w.SP().Atom("NIL")
+			return
+		}
+		raw = v.applyPartial(urlPartial(t.partial))
+	}
+	// BODYPARTSTRUCTURE first, whatever the order asked: the structure
+	// tells the client how to take the data that follows (the order of
+	// the RFC 5524 4 example, and Dovecot's).
+	for _, item := range []string{"BODYPARTSTRUCTURE", "BINARY", "BODY"} {
+		if !slices.Contains(items, item) {
+			continue
+		}
+		s.w.SP().Open().Atom(item).SP()
+		switch item {
+		case "BODYPARTSTRUCTURE":
+			p := part
+			if undone {
+				p = decodedPart(part, decoded)
+			}
+			writeBodyStructure(s.w, p, true)
+		case "BINARY":
+			if !decodedOK {
+				s.w.Atom("NIL")
+				break
+			}
+			writeBinaryValue(s.w, bytesValue(decoded).applyPartial(urlPartial(t.partial)).data)
+		case "BODY":
+			t.src.writeValue(s.w, raw)
+		}
+		s.w.Close()
+	}
+}
+
+// part is the MIME part whose content the URL's section is, or nil for a
+// header section (HEADER, HEADER.FIELDS, MIME) or a message not parsed.
+func (t *urlTarget) part() *message.Part {
+	switch t.sec.Specifier {
+	case "":
+		if len(t.sec.Path) == 0 {
+			if t.src.rec.Parsed == nil {
+				return nil
+			}
+			return t.src.rec.Parsed.Root
+		}
+		return t.src.findPart(t.sec.Path)
+	case "TEXT":
+		if len(t.sec.Path) == 0 {
+			if t.src.rec.Parsed == nil {
+				return nil
+			}
+			return t.src.rec.Parsed.Root
+		}
+		if p := t.src.findPart(t.sec.Path); p != nil {
+			return p.Message
+		}
+	}
+	return nil
+}
+
+// binary is the content BINARY returns, before PARTIAL: part's body with
+// its transfer encoding undone (undone reports that there was one), or
+// the section as stored when it is the whole message or a header section.
+func (t *urlTarget) binary(part *message.Part) (b []byte, undone bool, err error) {
+	if part == nil || (len(t.sec.Path) == 0 && t.sec.Specifier == "") {
+		v, err := t.src.section(t.sec)
+		if err != nil {
+			return nil, false, err
+		}
+		switch v.kind {
+		case valBytes:
+			return v.data, false, nil
+		case valRange:
+			b, err := t.src.read(v.off, v.off+v.n)
+			return b, false, err
+		}
+		return nil, false, nil
+	}
+	raw, err := t.src.read(part.BodyStart, part.BodyEnd)
+	if err != nil {
+		return nil, false, err
+	}
+	if part.IsMultipart() || part.Message != nil || identityEncoding(part.Encoding) {
+		return raw, false, nil
+	}
+	if !decodable(part.Encoding) {
+		return nil, false, errUnknownCTE
+	}
+	b, err = decodePart(raw, part)
+	return b, err == nil, err
+}
+
+// decodedPart is p as its decoded content b shows it: the encoding b
+// could be sent in as is (7BIT, 8BIT or BINARY: RFC 2045 2.7-2.9), b's
+// size, and for text b's line count (counted as at delivery: LFs).
+func decodedPart(p *message.Part, b []byte) *message.Part {
+	q := *p
+	q.Encoding = identityEncodingOf(b)
+	q.BodyStart, q.BodyEnd = 0, int64(len(b))
+	if q.Type == "text" {
+		q.Lines = int64(bytes.Count(b, []byte{'\n'}))
+	}
+	return &q
+}
+
+// identityEncodingOf names the identity transfer encoding that fits b:
+// 7bit for short lines of US-ASCII without NUL, 8bit when bytes above 127
+// appear, binary for NUL or lines over 998 bytes (RFC 2045 2.7-2.9).
+func identityEncodingOf(b []byte) string {
+	enc, line := "7BIT", 0
+	for _, c := range b {
+		switch {
+		case c == 0:
+			return "BINARY"
+		case c == '\n':
+			line = 0
+			continue
+		case c >= 0x80:
+			enc = "8BIT"
+		}
+		if line++; line > 998 {
+			return "BINARY"
+		}
+	}
+	return enc
+}
+
+// writeURLMech announces, at SELECT and EXAMINE, the URLAUTH mechanisms
+// the selected mailbox supports (RFC 4467 7, the URLMECH response code:
+// "* OK [URLMECH INTERNAL]"), as RESETKEY does in its tagged OK. Nothing
+// when the store keeps no URLAUTH keys.
+func (s *Session) writeURLMech() {
+	if _, ok := s.srv.st.(store.URLAuthKeys); !ok {
+		return
+	}
+	s.w.Untagged().Status("OK", "URLMECH "+urlauthMech, "Ok").CRLF()
 }
 
 // cmdResetKey: RFC 4467 6.3.

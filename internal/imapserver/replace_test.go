@@ -161,3 +161,50 @@ func TestReplaceLargeMessage(t *testing.T) {
 		"a OK REPLACE completed")
 	c.expectCmd("b FETCH 2 RFC822.SIZE", "* 2 FETCH (RFC822.SIZE "+strconv.Itoa(len(big))+")", "b OK FETCH completed")
 }
+
+// REPLACE (RFC 8508) with CATENATE (RFC 4469): the replacement is built from
+// text and URLs, one of them naming the very message being replaced (its
+// bytes are read before it is expunged), another a message of another
+// mailbox. A bad URL or a result over APPENDLIMIT leaves the old message
+// in place.
+func TestReplaceCatenate(t *testing.T) {
+	ts, c := replaceServer(t, func(cfg *Config) { cfg.MaxMessageSize = 400 })
+	v := uidValidity(t, ts, "Drafts")
+	ts.deliver(t, "alice", "INBOX", catMessage)
+	vIn := uidValidity(t, ts, "INBOX")
+	head := "From: alice@example.org\r\nSubject: draft 1, edited\r\n\r\n"
+	// Draft 1's text is "version 1\r\n"; the relative URL resolves
+	// against the selected mailbox (RFC 4469 5).
+	c.expectCmd(`a REPLACE 1 Drafts (\Draft) CATENATE (TEXT `+lit(head)+` URL "/Drafts;UIDVALIDITY=`+v+`/;UID=1/;SECTION=TEXT"`+
+		` TEXT `+lit("and more\r\n")+` URL "/INBOX;UIDVALIDITY=`+vIn+`/;UID=1/;SECTION=2")`,
+		"* OK [APPENDUID "+v+" 3] Replacement message ready",
+		"* 3 EXISTS",
+		"* 1 EXPUNGE",
+		"a OK REPLACE completed")
+	if got, want := storedBody(t, ts, "Drafts", 3), head+"version 1\r\nand more\r\nsecond part body"; got != want {
+		t.Fatalf("stored %q, want %q", got, want)
+	}
+	c.expectCmd("b FETCH 2 (UID FLAGS)", `* 2 FETCH (UID 3 FLAGS (\Draft))`, "b OK FETCH completed")
+
+	// UID REPLACE whose URL names the replaced message as a whole.
+	c.expectCmd(`c UID REPLACE 3 Drafts CATENATE (TEXT `+lit("X-Edited: yes\r\n")+` URL "/Drafts/;UID=3")`,
+		"* OK [APPENDUID "+v+" 4] Replacement message ready",
+		"* 3 EXISTS",
+		"* 2 EXPUNGE",
+		"c OK UID REPLACE completed")
+	if got, want := storedBody(t, ts, "Drafts", 4), "X-Edited: yes\r\n"+head+"version 1\r\nand more\r\nsecond part body"; got != want {
+		t.Fatalf("stored %q, want %q", got, want)
+	}
+
+	// Failures keep the old message: a URL to a missing message, a
+	// catenation over APPENDLIMIT=400, another user's mailbox without
+	// URLAUTH, an empty result.
+	c.expectCmd(`d REPLACE 1 Drafts CATENATE (URL "/Drafts/;UID=9")`, "d NO [BADURL /Drafts/;UID=9] No such message")
+	c.expectCmd(`e REPLACE 2 Drafts CATENATE (URL "/Drafts/;UID=4" URL "/Drafts/;UID=4" URL "/Drafts/;UID=4" URL "/Drafts/;UID=4")`,
+		"e NO [TOOBIG] Catenated message is larger than APPENDLIMIT=400")
+	c.expectCmd(`f REPLACE 2 Drafts CATENATE (URL "imap://bob@localhost/INBOX/;UID=1")`,
+		"f NO [BADURL imap://bob@localhost/INBOX/;UID=1] URL names another user's mailbox")
+	c.expectCmd(`g REPLACE 2 Drafts CATENATE (TEXT `+lit("")+`)`, "g NO Cannot store an empty message")
+	c.expectCmd(`h REPLACE 2 Drafts CATENATE ()`, "h BAD CATENATE needs at least one part")
+	c.expectCmd("i UID FETCH 1:* (FLAGS)", "* 1 FETCH (UID 2 FLAGS ())", `* 2 FETCH (UID 4 FLAGS ())`, "i OK UID FETCH completed")
+}

@@ -15,15 +15,25 @@ import (
 	"github.com/casier/casier/internal/auth"
 	"github.com/casier/casier/internal/delivery"
 	"github.com/casier/casier/internal/imapserver"
+	"github.com/casier/casier/internal/store"
 	"github.com/casier/casier/internal/store/sqlite"
 )
 
 const timeout = 5 * time.Second
 
-// TestIdleSeesDelivery: an IMAP session idling on INBOX gets "* 1 EXISTS"
-// after an LMTP delivery, without sending anything (RFC 2177), because
-// Append publishes on the store's hub before LMTP answers 250.
-func TestIdleSeesDelivery(t *testing.T) {
+// env is an IMAP server and an LMTP server over one store, in process.
+type env struct {
+	Store    store.Store
+	IMAPAddr string
+	LMTPAddr string
+	LMTP     *delivery.Server
+}
+
+// newEnv starts both servers over a fresh store holding users (password
+// "password"); the LMTP server serves example.org and example.net.
+// lmtpOpts may change the LMTP options.
+func newEnv(t *testing.T, users []string, lmtpOpts ...func(*delivery.Options)) *env {
+	t.Helper()
 	auth.HashParams = auth.Params{Memory: 64, Time: 1, Threads: 1, SaltLen: 16, KeyLen: 32}
 	hash, err := auth.HashPassword("password")
 	if err != nil {
@@ -33,9 +43,10 @@ func TestIdleSeesDelivery(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer st.Close()
-	if _, err := st.CreateUser(context.Background(), "alice", hash); err != nil {
-		t.Fatal(err)
+	for _, u := range users {
+		if _, err := st.CreateUser(context.Background(), u, hash); err != nil {
+			t.Fatal(err)
+		}
 	}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 
@@ -46,20 +57,38 @@ func TestIdleSeesDelivery(t *testing.T) {
 		t.Fatal(err)
 	}
 	go imap.Serve(iln, false)
-	lmtp := delivery.New(delivery.Options{Hostname: "mx.test", Domains: []string{"example.org"}, Timeout: timeout, TempDir: t.TempDir(), Logger: log}, st)
+	o := delivery.Options{Hostname: "mx.test", Domains: []string{"example.org", "example.net"}, Timeout: timeout, TempDir: t.TempDir(), Logger: log}
+	for _, f := range lmtpOpts {
+		f(&o)
+	}
+	lmtp := delivery.New(o, st)
 	lln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
 	go lmtp.Serve(lln)
-	defer func() {
+	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), timeout)
 		defer cancel()
 		lmtp.Shutdown(ctx)
 		imap.Shutdown(ctx)
-	}()
+		if n := lmtp.RecoveredPanics(); n != 0 {
+			t.Errorf("LMTP server recovered %d panics", n)
+		}
+		if n := imap.RecoveredPanics(); n != 0 {
+			t.Errorf("IMAP server recovered %d panics", n)
+		}
+		st.Close()
+	})
+	return &env{Store: st, IMAPAddr: iln.Addr().String(), LMTPAddr: lln.Addr().String(), LMTP: lmtp}
+}
 
-	nc, err := net.Dial("tcp", iln.Addr().String())
+// TestIdleSeesDelivery: an IMAP session idling on INBOX gets "* 1 EXISTS"
+// after an LMTP delivery, without sending anything (RFC 2177), because
+// Append publishes on the store's hub before LMTP answers 250.
+func TestIdleSeesDelivery(t *testing.T) {
+	e := newEnv(t, []string{"alice"})
+	nc, err := net.Dial("tcp", e.IMAPAddr)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -94,7 +123,7 @@ func TestIdleSeesDelivery(t *testing.T) {
 	send("c IDLE")
 	readUntil("+ ")
 
-	lc, err := net.Dial("tcp", lln.Addr().String())
+	lc, err := net.Dial("tcp", e.LMTPAddr)
 	if err != nil {
 		t.Fatal(err)
 	}
