@@ -355,18 +355,52 @@ func entryOnly(keys []imapwire.SearchKey) bool {
 }
 
 // candidates returns the indexes (msn-1) of the view that the top-level
-// UID and sequence-set keys allow: those keys are ANDed with the rest, so
-// no other message can match and none of them needs loading.
-func (s *Session) candidates(keys []imapwire.SearchKey) []int {
+// UID, sequence-set and KEYWORD keys allow: those keys are ANDed with the
+// rest, so no other message can match and none of them needs loading. A
+// top-level KEYWORD reads the store's keyword index (labels), so SEARCH
+// KEYWORD costs what the label holds, not what the mailbox holds.
+func (s *Session) candidates(keys []imapwire.SearchKey) ([]int, error) {
 	uids := s.sel.uids
+	var withKeyword []uint32 // nil: no keyword key
+	if ki, ok := s.acct.(store.KeywordIndex); ok {
+		for k := range keys {
+			if !strings.EqualFold(keys[k].Op, "KEYWORD") {
+				continue
+			}
+			got, err := ki.KeywordUIDs(s.ctx, s.sel.mbox.ID, keys[k].Value)
+			if err != nil {
+				return nil, errFromStore(err)
+			}
+			if withKeyword == nil {
+				withKeyword = got
+			} else {
+				withKeyword = intersectUIDs(withKeyword, got)
+			}
+			if withKeyword == nil {
+				withKeyword = []uint32{}
+			}
+		}
+	}
 	maxSeq := uint32(len(uids))
 	var maxUID uint32
 	if len(uids) > 0 {
 		maxUID = uids[len(uids)-1]
 	}
 	out := make([]int, 0, len(uids))
+	kw := 0
 next:
 	for i, u := range uids {
+		if withKeyword != nil {
+			for kw < len(withKeyword) && withKeyword[kw] < u {
+				kw++
+			}
+			if kw == len(withKeyword) {
+				break
+			}
+			if withKeyword[kw] != u {
+				continue
+			}
+		}
 		for k := range keys {
 			key := &keys[k]
 			if key.Seq == nil || key.Seq.Saved {
@@ -384,6 +418,24 @@ next:
 			}
 		}
 		out = append(out, i)
+	}
+	return out, nil
+}
+
+// intersectUIDs returns the UIDs in both ascending lists.
+func intersectUIDs(a, b []uint32) []uint32 {
+	var out []uint32
+	for i, j := 0, 0; i < len(a) && j < len(b); {
+		switch {
+		case a[i] < b[j]:
+			i++
+		case a[i] > b[j]:
+			j++
+		default:
+			out = append(out, a[i])
+			i++
+			j++
+		}
 	}
 	return out
 }
@@ -410,7 +462,10 @@ func (s *Session) runSearchProgress(prog *search.Program, keys []imapwire.Search
 		env.MaxUID = sel.uids[len(sel.uids)-1]
 	}
 	env.Saved = sel.saved
-	idx := s.candidates(keys)
+	idx, err := s.candidates(keys)
+	if err != nil {
+		return nil, nil, err
+	}
 	var out []uint32
 	var modseqs []uint64
 	if wantModSeq {

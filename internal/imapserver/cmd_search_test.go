@@ -170,3 +170,29 @@ func TestSearchWithClient(t *testing.T) {
 		t.Fatalf("ESEARCH through the client: %+v", data)
 	}
 }
+
+// TestSearchKeywordIndex: top-level KEYWORD keys narrow the candidates
+// through the store's keyword index; the answers must be those of a full
+// evaluation: case-insensitive, ANDed with each other and the other keys,
+// and unaffected inside NOT and OR.
+func TestSearchKeywordIndex(t *testing.T) {
+	ts := newTestServer(t)
+	ts.deliver(t, "alice", "INBOX", harnessMessage(1), "Work")
+	ts.deliver(t, "alice", "INBOX", harnessMessage(2), "work", "Urgent")
+	ts.deliver(t, "alice", "INBOX", harnessMessage(3))
+	ts.deliver(t, "alice", "INBOX", harnessMessage(4), "Urgent", `\Seen`)
+	ts.deliver(t, "alice", "INBOX", harnessMessage(5), "WORK", `\Seen`)
+	c := ts.rawLogin(t, "alice")
+	c.cmd("s SELECT INBOX")
+	c.expectCmd("a SEARCH KEYWORD work", "* SEARCH 1 2 5", "a OK SEARCH completed")
+	c.expectCmd("b SEARCH KEYWORD Work KEYWORD URGENT", "* SEARCH 2", "b OK SEARCH completed")
+	c.expectCmd("c SEARCH KEYWORD Work SEEN", "* SEARCH 5", "c OK SEARCH completed")
+	c.expectCmd("d SEARCH KEYWORD Work 2:5", "* SEARCH 2 5", "d OK SEARCH completed")
+	c.expectCmd("e SEARCH NOT KEYWORD Work", "* SEARCH 3 4", "e OK SEARCH completed")
+	c.expectCmd("f SEARCH OR KEYWORD Urgent KEYWORD Nothing", "* SEARCH 2 4", "f OK SEARCH completed")
+	c.expectCmd("g SEARCH KEYWORD Nothing", "* SEARCH", "g OK SEARCH completed")
+	c.expectCmd("h UID SEARCH KEYWORD work UNKEYWORD urgent", "* SEARCH 1 5", "h OK UID SEARCH completed")
+	// A keyword set after SELECT is found: the index is the store's.
+	c.expectCmd("i STORE 3 +FLAGS (Work)", "* 3 FETCH (FLAGS (Work \\Recent))", "i OK STORE completed")
+	c.expectCmd("j SEARCH KEYWORD WORK", "* SEARCH 1 2 3 5", "j OK SEARCH completed")
+}

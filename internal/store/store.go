@@ -363,6 +363,16 @@ type UIDLister interface {
 	UIDList(ctx context.Context, id MailboxID, firstUnseen bool) (UIDList, error)
 }
 
+// KeywordIndex is implemented by engines that index messages by keyword
+// (labels): SEARCH KEYWORD then reads the messages carrying it, not the
+// whole mailbox. Callers test for it with a type assertion.
+type KeywordIndex interface {
+	// KeywordUIDs returns, ascending, the UIDs of the mailbox's messages
+	// that carry keyword (compared case-insensitively, RFC 9051 2.3.2);
+	// the cost follows the number returned, not the mailbox size.
+	KeywordUIDs(ctx context.Context, id MailboxID, keyword string) ([]uint32, error)
+}
+
 // SCRAMKeys are a user's SCRAM-SHA-256 credentials (RFC 5802 3, RFC 7677):
 // derived from the password at `user add`/`user passwd`, never the password
 // itself. A zero Iterations means none are stored (users created before

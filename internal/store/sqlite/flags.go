@@ -258,3 +258,20 @@ func b2i(b bool) int {
 	}
 	return 0
 }
+
+var _ store.KeywordIndex = (*Account)(nil)
+
+// KeywordUIDs reads the UIDs carrying keyword from the message_keywords
+// index: one primary-key range, whatever the mailbox size.
+func (a *Account) KeywordUIDs(ctx context.Context, id store.MailboxID, keyword string) ([]uint32, error) {
+	var out []uint32
+	err := a.s.read(ctx, func(tx *Tx) error {
+		if err := checkMailbox(ctx, tx, a.user, id); err != nil {
+			return err
+		}
+		var err error
+		out, err = queryUint32s(ctx, tx, `SELECT uid FROM message_keywords WHERE mailbox_id = ? AND keyword = ? ORDER BY uid`, id, fold(keyword))
+		return err
+	})
+	return out, err
+}
