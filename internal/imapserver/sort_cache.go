@@ -1,6 +1,7 @@
 package imapserver
 
 import (
+	"runtime"
 	"slices"
 	"sync"
 
@@ -142,6 +143,9 @@ func (c *sortCache) prune(k sortTableKey, live []uint32) {
 	}
 }
 
+// maxSortReaders bounds the workers that read the records of a first SORT.
+const maxSortReaders = 4
+
 // sortFields returns the fields of the selected mailbox's messages
 // numbered msns (ascending), nil for one that another session expunged
 // meanwhile. They come from the server's sort cache; the records of the
@@ -157,30 +161,59 @@ func (s *Session) sortFields(msns []uint32) ([]*sortthread.Fields, error) {
 	cache.prune(k, sel.uids)
 	out := make([]*sortthread.Fields, len(uids))
 	miss := cache.get(k, uids, out)
-	chunk := make([]uint32, 0, fetchBatch)
+	// The first SORT of a large mailbox reads every record: batches go
+	// to a few workers (the store has several read connections and the
+	// decoding is CPU work), which share nothing but out's distinct
+	// slots and the cache, which locks.
+	var batches [][]int
 	for start := 0; start < len(miss); start += fetchBatch {
-		part := miss[start:min(start+fetchBatch, len(miss))]
-		chunk = chunk[:0]
-		for _, i := range part {
-			chunk = append(chunk, uids[i])
-		}
-		recs, err := s.acct.Records(s.ctx, sel.mbox.ID, chunk)
-		if err != nil {
-			return nil, errFromStore(err)
-		}
-		got := make([]*sortthread.Fields, 0, len(recs))
-		j := 0
-		for _, i := range part {
-			for j < len(recs) && recs[j].UID < uids[i] {
-				j++
+		batches = append(batches, miss[start:min(start+fetchBatch, len(miss))])
+	}
+	workers := min(runtime.GOMAXPROCS(0), maxSortReaders, len(batches))
+	next := make(chan []int)
+	errs := make(chan error, workers)
+	var wg sync.WaitGroup
+	for w := 0; w < workers; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			chunk := make([]uint32, 0, fetchBatch)
+			for part := range next {
+				chunk = chunk[:0]
+				for _, i := range part {
+					chunk = append(chunk, uids[i])
+				}
+				recs, err := s.acct.Records(s.ctx, sel.mbox.ID, chunk)
+				if err != nil {
+					errs <- err
+					for range next {
+					}
+					return
+				}
+				got := make([]*sortthread.Fields, 0, len(recs))
+				j := 0
+				for _, i := range part {
+					for j < len(recs) && recs[j].UID < uids[i] {
+						j++
+					}
+					if j == len(recs) || recs[j].UID != uids[i] {
+						continue
+					}
+					out[i] = sortthread.NewFields(&recs[j])
+					got = append(got, out[i])
+				}
+				cache.put(k, got)
 			}
-			if j == len(recs) || recs[j].UID != uids[i] {
-				continue
-			}
-			out[i] = sortthread.NewFields(&recs[j])
-			got = append(got, out[i])
-		}
-		cache.put(k, got)
+		}()
+	}
+	for _, b := range batches {
+		next <- b
+	}
+	close(next)
+	wg.Wait()
+	close(errs)
+	if err := <-errs; err != nil {
+		return nil, errFromStore(err)
 	}
 	return out, nil
 }

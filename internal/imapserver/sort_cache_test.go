@@ -1,7 +1,10 @@
 package imapserver
 
 import (
+	"strconv"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/casier/casier/internal/search/sortthread"
 )
@@ -71,4 +74,26 @@ func TestSortCache(t *testing.T) {
 	if got := missing(c, a, 100, 101, 3000); len(got) != 2 || c.cost != 100*one {
 		t.Fatalf("after prune: missing %v, cost %d", got, c.cost)
 	}
+}
+
+// TestSortFieldsParallelFill: the first SORT of a mailbox larger than one
+// batch reads its records with several workers; the order must be the
+// same as with one (dates here run backwards, so SORT (DATE) reverses the
+// UIDs), and the second SORT, from the cache, must agree.
+func TestSortFieldsParallelFill(t *testing.T) {
+	ts := newTestServer(t)
+	const n = 3*fetchBatch + 17
+	for i := 0; i < n; i++ {
+		d := time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC).Add(time.Duration(n-i) * time.Minute)
+		ts.deliver(t, "alice", "INBOX", "Date: "+d.Format(time.RFC1123Z)+"\r\nSubject: m"+strconv.Itoa(i)+"\r\n\r\nbody\r\n")
+	}
+	want := make([]string, n)
+	for i := range want {
+		want[i] = strconv.Itoa(n - i)
+	}
+	line := "* SORT " + strings.Join(want, " ")
+	c := ts.rawLogin(t, "alice")
+	c.cmd("s SELECT INBOX")
+	c.expectCmd("a UID SORT (DATE) UTF-8 ALL", line, "a OK UID SORT completed")
+	c.expectCmd("b UID SORT (DATE) UTF-8 ALL", line, "b OK UID SORT completed")
 }
