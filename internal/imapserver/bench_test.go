@@ -128,16 +128,25 @@ func startBenchServer(b *testing.B) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	srv := New(Config{Hostname: "localhost", IdleTimeout: time.Hour, TempDir: dir, Logger: log, MaxConnsPerIP: -1},
-		st2, auth.New(st2, auth.ThrottleConfig{}, log))
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	addr, _, err := serveBenchStore(st2, dir)
 	if err != nil {
 		st2.Close()
-		return "", err
+	}
+	return addr, err
+}
+
+// serveBenchStore starts a server over st on a free loopback port, with
+// logs discarded and no per-address connection limit.
+func serveBenchStore(st store.Store, tempDir string) (string, *Server, error) {
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	srv := New(Config{Hostname: "localhost", IdleTimeout: time.Hour, TempDir: tempDir, Logger: log, MaxConnsPerIP: -1},
+		st, auth.New(st, auth.ThrottleConfig{}, log))
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", nil, err
 	}
 	go srv.Serve(ln, false)
-	return ln.Addr().String(), nil
+	return ln.Addr().String(), srv, nil
 }
 
 // benchConn is a raw client connection for benchmarks.
@@ -150,7 +159,13 @@ type benchConn struct {
 
 func dialBench(b *testing.B, mailbox string) *benchConn {
 	b.Helper()
-	addr := benchServer(b)
+	return dialBenchAt(b, benchServer(b), mailbox)
+}
+
+// dialBenchAt logs in as alice to the server at addr and selects mailbox
+// unless it is "".
+func dialBenchAt(b *testing.B, addr, mailbox string) *benchConn {
+	b.Helper()
 	c, err := net.Dial("tcp", addr)
 	if err != nil {
 		b.Fatal(err)

@@ -11,12 +11,8 @@ package imapserver
 // Results: docs/benchmarks.md, "SORT and THREAD".
 
 import (
-	"bufio"
 	"context"
 	"fmt"
-	"io"
-	"log/slog"
-	"net"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -25,7 +21,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/casier/casier/internal/auth"
 	"github.com/casier/casier/internal/store"
 	"github.com/casier/casier/internal/store/sqlite"
 )
@@ -136,38 +131,12 @@ func startSortBenchServer(b *testing.B) (string, error) {
 // serveSortBench starts a server over the benchmark store: its caches
 // start empty, the store's are those of the process.
 func serveSortBench() (string, *Server, error) {
-	st := sortBenchStore
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	srv := New(Config{Hostname: "localhost", IdleTimeout: time.Hour, TempDir: os.TempDir(), Logger: log, MaxConnsPerIP: -1},
-		st, auth.New(st, auth.ThrottleConfig{}, log))
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return "", nil, err
-	}
-	go srv.Serve(ln, false)
-	return ln.Addr().String(), srv, nil
+	return serveBenchStore(sortBenchStore, os.TempDir())
 }
 
 func dialSortBench(b *testing.B) *benchConn {
 	b.Helper()
-	return dialSortBenchAt(b, sortBenchServer(b))
-}
-
-// dialSortBenchAt logs in to the server at addr and selects INBOX.
-func dialSortBenchAt(b *testing.B, addr string) *benchConn {
-	b.Helper()
-	c, err := net.Dial("tcp", addr)
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { c.Close() })
-	bc := &benchConn{b: b, c: c, br: bufio.NewReaderSize(c, 64<<10)}
-	if _, err := bc.br.ReadString('\n'); err != nil {
-		b.Fatal(err)
-	}
-	bc.run("LOGIN alice password")
-	bc.run("SELECT INBOX")
-	return bc
+	return dialBenchAt(b, sortBenchServer(b), "INBOX")
 }
 
 // benchSortCommand times command on the shared server, after one run
@@ -193,7 +162,7 @@ func BenchmarkSortDateCold(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		bc := dialSortBenchAt(b, addr)
+		bc := dialBenchAt(b, addr, "INBOX")
 		b.StartTimer()
 		bc.run("UID SORT (DATE) UTF-8 ALL")
 		b.StopTimer()
